@@ -1,0 +1,1 @@
+"""Pytest plugin: fake_anthropic fixtures (filled in by its issue)."""

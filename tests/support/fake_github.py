@@ -1,0 +1,1 @@
+"""Pytest plugin: fake_github fixtures (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Pytest plugin: opensearch_node fixtures (filled in by its issue)."""
