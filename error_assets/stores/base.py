@@ -93,6 +93,11 @@ class ErrorStore(Protocol):
         `RejectedDocumentsError` *before* stale documents are deleted, so nothing is lost.
         """
 
+    def upsert_realtime(self, documents: Sequence[Mapping[str, Any]]) -> int:
+        """Write documents of the CI step (`b_realtime` true, `s_error_id` as their id). They are
+        never touched by `replace_partition` and never counted by the trend/cluster queries: the
+        hourly batch reconciles the same failures into its own documents."""
+
     def partition_documents(self, partition: str) -> list[dict[str, Any]]:
         """All documents of one partition, sorted by `_id`."""
 
