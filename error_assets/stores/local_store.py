@@ -62,9 +62,7 @@ class LocalStore:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout_s, isolation_level=None
-            )
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the local store {self.path}: {exc}") from exc
         conn.execute("PRAGMA journal_mode=WAL")
@@ -191,9 +189,7 @@ class LocalStore:
             if not wanted:
                 return {}
             placeholders = ",".join("?" * len(wanted))
-            sql += (
-                f" AND d.id IN (SELECT id FROM members WHERE member IN ({placeholders}))"
-            )
+            sql += f" AND d.id IN (SELECT id FROM members WHERE member IN ({placeholders}))"
             params.extend(wanted)
         sql += " GROUP BY d.fingerprint ORDER BY MAX(d.partition_start) DESC LIMIT ?"
         params.append(limit)
@@ -294,7 +290,9 @@ class LocalStore:
             if kind == "llm":
                 requests += 1
             cost += float(doc.get("f_cost_usd") or 0.0)
-        return CostSummary(llm_requests=requests, cost_usd=round(cost, 6), classifiers=dict(classifiers))
+        return CostSummary(
+            llm_requests=requests, cost_usd=round(cost, 6), classifiers=dict(classifiers)
+        )
 
     def close(self) -> None:
         self._conn.close()
