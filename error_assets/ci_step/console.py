@@ -7,6 +7,7 @@ Nothing raised inside escapes as a failure of the job: every problem is printed 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +40,10 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     except (SettingsError, ContextError) as exc:
         print(wc.warning(f"error-assets ci skipped: {exc}"), file=out)
         return 1 if args.strict else 0
+    if getattr(args, "job_id", None):  # a final job classifying another job of the run
+        context = dataclasses.replace(
+            context, job_id=args.job_id, job_name=args.job_name or "", runner_name=""
+        )
     if not settings.enable_classification:
         print("error-assets: ENABLE_ERROR_CLASSIFICATION is false; nothing to do", file=out)
         return 0

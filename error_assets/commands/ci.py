@@ -56,8 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="append the markdown here (default $GITHUB_STEP_SUMMARY)",
     )
-    parser.add_argument("--local-store", metavar="PATH",
-                        help="publish to this SQLite store when OPENSEARCH_URL is unset")  # fmt: skip
+    parser.add_argument(
+        "--job-id",
+        type=int,
+        metavar="N",
+        help="classify this (finished) job of the run instead of the current one",
+    )
+    parser.add_argument("--job-name", metavar="NAME", help="display name of --job-id's job")
+    parser.add_argument(
+        "--local-store",
+        metavar="PATH",
+        help="publish to this SQLite store when OPENSEARCH_URL is unset",
+    )
 
 
 def _positive(value: str) -> float:
