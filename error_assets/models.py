@@ -203,6 +203,9 @@ def from_row(record_type: type, row: dict[str, Any]) -> Any:
             value = tuple(value)
         if value is not None and _is_nan(value):
             value = None
+        # Parquet turns integer columns with nulls into floats: give the ints back.
+        if isinstance(value, float) and value.is_integer() and str(f.type).startswith("int"):
+            value = int(value)
         kwargs[f.name] = value
     return record_type(**kwargs)
 

@@ -1,0 +1,50 @@
+# Two commands matter: `make demo` and `make test`. Both build .venv from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ERROR_ASSETS_HOME ?= $(CURDIR)/.error_assets
+export DAGSTER_HOME ?= $(ERROR_ASSETS_HOME)/dagster_home
+PORT ?= 3000
+
+.PHONY: setup demo test test-fast dev opensearch lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/error-assets demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not e2e and not ui and not opensearch"
+
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+opensearch: $(STAMP)
+	bash scripts/opensearch_node.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check error_assets tests bench
+	$(BIN)/ruff check error_assets tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format error_assets tests bench
+	$(BIN)/ruff check --fix error_assets tests bench
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf $(ERROR_ASSETS_HOME)

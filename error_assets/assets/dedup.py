@@ -1,0 +1,60 @@
+"""Stage 3: occurrences deduplicated into clusters, one per root cause, stable across hours."""
+
+from collections import defaultdict
+
+import dagster as dg
+
+from error_assets.assets.records import column_schema, frame_records, preview, records_frame
+from error_assets.models import Cluster, ErrorOccurrence
+from error_assets.partitions import backfill_policy, hourly_partitions
+from error_assets.resources import StoreResource
+from error_assets.stores.documents import partition_start
+
+
+@dg.asset(
+    partitions_def=hourly_partitions,
+    backfill_policy=backfill_policy,
+    group_name="dedup",
+    kinds={"python", "pandas"},
+    io_manager_key="records_io_manager",
+    metadata={"dagster/column_schema": column_schema(Cluster)},
+)
+def error_clusters(
+    context: dg.AssetExecutionContext, extracted_errors, store: StoreResource
+) -> dg.Output:
+    """One row per cluster (root cause) and partition: exact fingerprints, then near-duplicates
+    merged; `is_new` and first/last seen against every earlier partition in the store. In a
+    ranged run the partitions are clustered in time order, each seeing the ones before it, so
+    a backfill gives exactly what hour-by-hour runs would."""
+    from error_assets.fingerprinting import build_clusters, remember_clusters
+
+    by_partition: dict[str, list[ErrorOccurrence]] = defaultdict(list)
+    for occurrence in frame_records(extracted_errors, ErrorOccurrence):
+        by_partition[occurrence.partition].append(occurrence)
+    partitions = sorted(context.partition_keys)
+    with_store = store.open()
+    try:
+        history = with_store.cluster_history(before=partition_start(partitions[0]))
+    finally:
+        with_store.close()
+    clusters: list[Cluster] = []
+    for partition in partitions:
+        built = build_clusters(by_partition.get(partition, []), partition, history)
+        remember_clusters(history, built)
+        clusters.extend(built)
+    frame = records_frame(clusters, Cluster)
+    occurrences = len(extracted_errors)
+    return dg.Output(
+        frame,
+        metadata={
+            "clusters": len(frame),
+            "occurrences": occurrences,
+            "new_clusters": int(frame["is_new"].sum()) if len(frame) else 0,
+            "dedup_ratio": round(occurrences / len(frame), 2) if len(frame) else 0.0,
+            "preview": preview(
+                frame.sort_values("occurrences", ascending=False) if len(frame) else frame,
+                ["partition", "fingerprint", "occurrences", "is_new", "representative_message"],
+            ),
+            "dagster/row_count": len(frame),
+        },
+    )

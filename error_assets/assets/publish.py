@@ -1,0 +1,73 @@
+"""Stage 5: one document per (partition, cluster) in the store, replacing the partition."""
+
+from collections import Counter
+
+import dagster as dg
+
+from error_assets.assets.records import counts_md, frame_records
+from error_assets.models import CIJob, Classification, Cluster
+from error_assets.partitions import backfill_policy, hourly_partitions
+from error_assets.resources import StoreResource
+from error_assets.stores.documents import build_document
+
+
+@dg.asset(
+    partitions_def=hourly_partitions,
+    backfill_policy=backfill_policy,
+    group_name="publish",
+    kinds={"opensearch"},
+)
+def error_index(
+    context: dg.AssetExecutionContext,
+    raw_ci_jobs,
+    error_clusters,
+    error_classifications,
+    store: StoreResource,
+) -> dg.MaterializeResult:
+    """The published documents, `_id` = `<fingerprint>:<partition>`, in OpenSearch (when
+    OPENSEARCH_URL is set) or the local embedded store. Each partition is replaced exactly:
+    re-materialising writes the same documents and deletes the partition's stale ones."""
+    jobs = {job.job_id: job for job in frame_records(raw_ci_jobs, CIJob)}
+    verdicts = {
+        (c.partition, c.fingerprint): c
+        for c in frame_records(error_classifications, Classification)
+    }
+    documents: dict[str, list[dict]] = {key: [] for key in context.partition_keys}
+    unclassified = []
+    for cluster in frame_records(error_clusters, Cluster):
+        verdict = verdicts.get((cluster.partition, cluster.fingerprint))
+        if verdict is None:
+            unclassified.append(cluster.fingerprint)
+            continue
+        documents[cluster.partition].append(build_document(cluster, verdict, jobs))
+    if unclassified:
+        raise dg.Failure(
+            f"{len(unclassified)} cluster(s) have no classification: {unclassified[:10]}"
+        )
+    opened = store.open()
+    written = deleted = 0
+    try:
+        for partition in sorted(documents):
+            result = opened.replace_partition(partition, documents[partition])
+            written += result.written
+            deleted += result.deleted_stale
+    finally:
+        opened.close()
+    categories = Counter(d["s_primary_category"] for docs in documents.values() for d in docs)
+    return dg.MaterializeResult(
+        metadata={
+            "store": store.kind,
+            "index": store.index if store.kind == "opensearch" else str(opened_path(store)),
+            "documents_written": written,
+            "stale_documents_deleted": deleted,
+            "partitions": len(documents),
+            "by_category": counts_md(dict(categories), ("category", "documents")),
+            "occurrences": int(
+                sum(d["l_occurrence_count"] for docs in documents.values() for d in docs)
+            ),
+        }
+    )
+
+
+def opened_path(store: StoreResource) -> str:
+    return str(store.settings().store_path)
