@@ -341,9 +341,21 @@ class _Work:
         if self.settings.opensearch_enabled:
             from error_assets.stores.opensearch_store import OpenSearchStore
 
-            return OpenSearchStore.from_settings(
-                self.settings
-            ), f"OpenSearch `{self.settings.index}`"
+            s = self.settings
+            assert s.opensearch_url is not None
+            # Short timeouts and one retry: the budget, not the client, decides how long to wait.
+            store = OpenSearchStore(
+                s.opensearch_url,
+                index=s.index,
+                username=s.opensearch_username,
+                password=s.opensearch_password,
+                verify_certs=s.opensearch_verify_certs,
+                ca_certs=s.opensearch_ca_certs,
+                timeout=max(1.0, min(10.0, self.budget.remaining(SUMMARY_RESERVE_S))),
+                max_retries=1,
+                retry_backoff=0.2,
+            )
+            return store, f"OpenSearch `{s.index}`"
         from error_assets.stores.local_store import LocalStore
 
         assert self.options.local_store is not None
