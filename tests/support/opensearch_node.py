@@ -1,1 +1,85 @@
-"""Pytest plugin: opensearch_node fixtures (filled in by its issue)."""
+"""Pytest plugin: a real single-node OpenSearch for the session (see tests/opensearch_node/).
+
+* `opensearch_url` (session): builds the node once (cached Maven build), starts it on a free
+  port with a temporary data dir, waits for health and stops it at the end. With
+  `OPENSEARCH_TEST_URL` set, that server is used instead and nothing is built.
+* `opensearch_classpath` (session): the built node's classpath (for tests that run their own).
+* `opensearch_node_factory`: starts private nodes (e.g. to stop and restart one mid-test);
+  every node it started is stopped when the test ends.
+
+Without Java or Maven the OpenSearch tests are skipped with the reason, except under CI=true
+where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.opensearch_node.launcher import NodeError, OpenSearchNode, build, wait_for_health
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def opensearch_classpath() -> str:
+    try:
+        return build()
+    except NodeError as error:
+        _unavailable(f"cannot build the OpenSearch test node: {error}")
+        raise  # unreachable: skip/fail raise
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    override = os.environ.get("OPENSEARCH_TEST_URL", "").strip().rstrip("/")
+    if override:
+        try:
+            wait_for_health(override, timeout=60)
+        except NodeError as error:
+            pytest.fail(f"OPENSEARCH_TEST_URL: {error}")
+        yield override
+        return
+    try:
+        classpath = build()
+        node = OpenSearchNode.start(tmp_path_factory.mktemp("opensearch"), classpath=classpath)
+    except NodeError as error:
+        _unavailable(f"cannot start the OpenSearch test node: {error}")
+        raise
+    print(
+        f"\n[opensearch-node] {node.url} healthy after {node.startup_seconds:.1f}s "
+        f"(node start {node.java_startup_ms} ms)",
+        file=sys.stderr,
+    )
+    try:
+        yield node.url
+    finally:
+        node.stop()
+
+
+NodeFactory = Callable[..., OpenSearchNode]
+
+
+@pytest.fixture
+def opensearch_node_factory(opensearch_classpath: str, tmp_path: Path) -> Iterator[NodeFactory]:
+    """`start(data_dir=None, port=None) -> OpenSearchNode`; all are stopped at teardown."""
+    started: list[OpenSearchNode] = []
+
+    def start(data_dir: Path | None = None, port: int | None = None) -> OpenSearchNode:
+        directory = data_dir or tmp_path / f"node-{len(started)}-{time.monotonic_ns()}"
+        node = OpenSearchNode.start(directory, port=port, classpath=opensearch_classpath)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

@@ -1,0 +1,1 @@
+"""Store contract suite (local + OpenSearch), OpenSearch reliability and dashboards tests."""
