@@ -1,0 +1,47 @@
+"""Fingerprints and clusters: one cluster per root cause, stable across hours.
+
+What is fingerprinted (`cause.py`): the occurrence's one-line message, its file, and the
+lines of its text that carry the error (plus the first/last stack frames), not the
+surrounding context. That cause text goes through the normaliser (`rules.py`): an ordered,
+versioned table of rules that masks what changes between two sightings of one failure
+(timestamps, UUIDs, hex ids, SHAs, IPs and ports, temp/build roots, line numbers, durations,
+sizes, PIDs, addresses, runner/pod names, pytest parameters, GitHub run/job ids, ANSI).
+
+The fingerprint (`fingerprint.py`) is sha256("error-fingerprint" 0x1F source_kind 0x1F
+normalised text), first 16 hex digits: identical across processes and machines. The
+normaliser version (`NORMALIZER_VERSION`) is stored with every fingerprint.
+
+Clusters (`clustering.py`): exact fingerprints first, then near-duplicates merged
+(`similarity.py`: same key tokens, token Jaccard and edit-distance similarity, candidates from
+a rare-token prefix index) within the partition and against the clusters of earlier
+partitions. A cluster keeps its id as it gains members, across partitions and reruns.
+
+Pure Python; no dagster.
+"""
+
+from error_assets.fingerprinting.cause import cause_text
+from error_assets.fingerprinting.clustering import (
+    assign_cluster_ids,
+    build_clusters,
+    remember_clusters,
+)
+from error_assets.fingerprinting.fingerprint import (
+    fingerprint,
+    fingerprint_occurrences,
+    normalized_cause,
+)
+from error_assets.fingerprinting.rules import NORMALIZER_VERSION, RULES, Rule, normalize
+
+__all__ = [
+    "NORMALIZER_VERSION",
+    "RULES",
+    "Rule",
+    "assign_cluster_ids",
+    "build_clusters",
+    "cause_text",
+    "fingerprint",
+    "fingerprint_occurrences",
+    "normalize",
+    "normalized_cause",
+    "remember_clusters",
+]

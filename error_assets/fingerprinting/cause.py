@@ -1,0 +1,65 @@
+"""Which part of an occurrence is fingerprinted: its cause text.
+
+The cause text is the occurrence's one-line `message`, its `file` (when the extractor found
+one) and up to `MAX_SIGNAL_LINES` lines of `text` that carry the error (they name an error,
+exception, failure, timeout, ...) plus up to `MAX_LOCATION_LINES` source locations (the first
+and last frames of a stack trace). When `text` has no such line, its first
+`FALLBACK_LINES` non-blank lines are used. Lines repeating an earlier one up to digits
+(retries, "3 tries remaining" / "2 tries remaining") are skipped.
+
+Context lines (commands echoed, progress output, the code around an assertion) are left out:
+they differ between two sightings of the same failure far more often than the error does.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_SIGNAL_LINES = 8
+MAX_LOCATION_LINES = 4
+FALLBACK_LINES = 6
+# Raw lines considered per occurrence: the extractor already bounds `text`, this bounds work.
+MAX_SCANNED_LINES = 400
+
+_SIGNAL = re.compile(
+    r"error|exception|fail|fatal|panic|abort|denied|refused|timed? ?out|not found|no space"
+    r"|killed|out of memory|\boom\b|unable|cannot|can't|could not|couldn't|invalid|missing"
+    r"|unexpected|assert|exit(?:ed)? (?:with )?(?:code|status)|segmentation|unreachable"
+    r"|exceeded|lost|traceback|^e\s",
+    re.IGNORECASE,
+)
+_LOCATION = re.compile(r'File "|\.[A-Za-z]\w{0,5}:\d+|\bat [\w$.<>]+\(')
+_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def cause_text(message: str, text: str, file: str = "") -> str:
+    """The raw (not yet normalised) cause text of one occurrence; see the module docstring."""
+    head = message.strip()
+    parts: list[str] = [head] if head else []
+    if file.strip():
+        parts.append(f"in {file.strip()}")
+    seen = {head.translate(_DIGITS)} if head else set()
+    signal: list[tuple[int, str]] = []
+    locations: list[tuple[int, str]] = []
+    plain: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.splitlines()[:MAX_SCANNED_LINES]):
+        line = raw.strip()
+        if not line:
+            continue
+        key = line.translate(_DIGITS)
+        if key in seen:
+            continue
+        seen.add(key)
+        if _SIGNAL.search(line):
+            if len(signal) < MAX_SIGNAL_LINES:
+                signal.append((number, line))
+        elif _LOCATION.search(line):
+            locations.append((number, line))
+        elif len(plain) < FALLBACK_LINES:
+            plain.append((number, line))
+    half = MAX_LOCATION_LINES // 2
+    if len(locations) > MAX_LOCATION_LINES:
+        locations = locations[:half] + locations[-half:]
+    chosen = signal + locations if signal else plain + locations
+    parts.extend(line for _, line in sorted(chosen))
+    return "\n".join(parts)

@@ -1,0 +1,191 @@
+"""From fingerprinted occurrences of one partition to clusters, stable across partitions.
+
+Stage 1 groups occurrences by exact fingerprint. Stage 2 gives each distinct fingerprint a
+cluster id:
+
+1. a fingerprint the history already knows (as a cluster id or a member) keeps that
+   cluster's id;
+2. otherwise it joins the most similar near-duplicate leader (`similarity.py`): first the
+   clusters of earlier partitions (their stored normalised text), then the leaders made
+   earlier in this partition;
+3. otherwise it leads a new cluster whose id is its own fingerprint.
+
+Distinct fingerprints are visited in sorted order, so the result does not depend on the
+order of the input, and it is a pure function of (occurrences, partition, history): nothing
+is counted by read-modify-write, so partitions can be built concurrently and a rerun gives
+the same clusters. `remember_clusters` folds a partition's clusters into the history, so a
+ranged run over several partitions matches running them one by one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from error_assets.fingerprinting.fingerprint import (
+    canonical_source_kind,
+    fingerprint_occurrences,
+    normalized_cause,
+)
+from error_assets.fingerprinting.rules import NORMALIZER_VERSION
+from error_assets.fingerprinting.similarity import LeaderIndex, Profile, profile
+from error_assets.models import Cluster, ErrorOccurrence
+from error_assets.stores.base import ClusterSighting
+from error_assets.stores.documents import iso, partition_start
+
+_ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
+
+
+def _representative_order(occurrence: ErrorOccurrence) -> tuple[int, int, str]:
+    return (_ROLE_ORDER.get(occurrence.role, 3), occurrence.rank, occurrence.error_id)
+
+
+def partition_hour(partition: str) -> str:
+    """ISO UTC start of an hourly partition key; "" for no partition (ad-hoc CLI input)."""
+    if not partition:
+        return ""
+    try:
+        return iso(partition_start(partition))
+    except ValueError as error:
+        raise ValueError(
+            f"partition {partition!r} is not an hourly partition key like 2026-11-28-03:00"
+        ) from error
+
+
+def _historical_owner(history: Mapping[str, ClusterSighting]) -> dict[str, str]:
+    """Fingerprint -> id of the historical cluster holding it (oldest cluster wins ties)."""
+    owner: dict[str, str] = {}
+    ordered = sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint), reverse=True)
+    for sighting in ordered:  # newest first, so the oldest cluster is written last and wins
+        for member in sighting.member_fingerprints:
+            owner[member] = sighting.fingerprint
+    for sighting in ordered:  # a cluster's own id always maps to itself
+        owner[sighting.fingerprint] = sighting.fingerprint
+    return owner
+
+
+def assign_cluster_ids(
+    texts: Mapping[str, tuple[str, str]], history: Mapping[str, ClusterSighting]
+) -> dict[str, str]:
+    """Cluster id per distinct fingerprint; `texts` maps fingerprint -> (source kind, text)."""
+    owner = _historical_owner(history)
+    assignment: dict[str, str] = {}
+    pending: list[tuple[str, Profile]] = []
+    for fingerprint_value in sorted(texts):
+        if fingerprint_value in owner:
+            assignment[fingerprint_value] = owner[fingerprint_value]
+        else:
+            source_kind, text = texts[fingerprint_value]
+            pending.append((fingerprint_value, profile(text, canonical_source_kind(source_kind))))
+    if not pending:
+        return assignment
+    seeds = [
+        (s.fingerprint, profile(s.normalized_text, canonical_source_kind(s.source_kind)))
+        for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
+        if s.normalized_text
+    ]
+    index = LeaderIndex.for_texts([p for _, p in seeds] + [p for _, p in pending])
+    for cluster_id, item in seeds:
+        index.add(cluster_id, item)
+    for fingerprint_value, item in pending:
+        match = index.best_match(item)
+        if match is None:
+            index.add(fingerprint_value, item)
+            match = fingerprint_value
+        assignment[fingerprint_value] = match
+    return assignment
+
+
+def _unique(values: Sequence[object]) -> tuple:
+    return tuple(sorted({v for v in values if v not in ("", None)}))
+
+
+def build_clusters(
+    occurrences: Sequence[ErrorOccurrence],
+    partition: str,
+    history: Mapping[str, ClusterSighting],
+) -> list[Cluster]:
+    """The clusters of one partition (largest first); see the module docstring.
+
+    Occurrences without a fingerprint are fingerprinted here.
+    """
+    if any(not o.fingerprint for o in occurrences):
+        occurrences = fingerprint_occurrences(occurrences)
+    hour = partition_hour(partition)
+    by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
+    for occurrence in occurrences:
+        by_fingerprint.setdefault(occurrence.fingerprint, []).append(occurrence)
+    texts: dict[str, tuple[str, str]] = {}
+    for fingerprint_value, members in by_fingerprint.items():
+        first = min(members, key=_representative_order)
+        texts[fingerprint_value] = (first.source_kind, normalized_cause(first))
+    assignment = assign_cluster_ids(texts, history)
+
+    grouped: dict[str, list[str]] = {}
+    for fingerprint_value in sorted(by_fingerprint):
+        grouped.setdefault(assignment[fingerprint_value], []).append(fingerprint_value)
+    clusters = []
+    for cluster_id, fingerprints in grouped.items():
+        members = [o for f in fingerprints for o in by_fingerprint[f]]
+        representative = min(members, key=_representative_order)
+        known = history.get(cluster_id)
+        clusters.append(
+            Cluster(
+                fingerprint=cluster_id,
+                partition=partition,
+                source_kind=representative.source_kind,
+                representative_message=representative.message,
+                representative_text=representative.text,
+                normalized_text=texts[representative.fingerprint][1],
+                occurrences=len(members),
+                member_fingerprints=tuple(fingerprints),
+                error_ids=tuple(sorted(o.error_id for o in members)),
+                affected_job_ids=_unique([o.job_id for o in members]),
+                affected_run_ids=_unique([o.run_id for o in members]),
+                test_names=_unique([o.test_name for o in members]),
+                source_kinds=_unique([o.source_kind for o in members]),
+                repos=_unique([o.repo for o in members]),
+                workflow_names=_unique([o.workflow_name for o in members]),
+                job_names=_unique([o.job_name for o in members]),
+                step_names=_unique([o.step_name for o in members]),
+                first_seen=min(known.first_seen, hour) if known and hour else hour,
+                last_seen=hour,
+                is_new=known is None,
+                normalizer_version=representative.normalizer_version or NORMALIZER_VERSION,
+                frameworks=_unique([o.framework for o in members]),
+            )
+        )
+    clusters.sort(key=lambda c: (-c.occurrences, c.fingerprint))
+    return clusters
+
+
+def remember_clusters(history: dict[str, ClusterSighting], clusters: Sequence[Cluster]) -> None:
+    """Fold `clusters` (of one or more partitions) into `history`, in place.
+
+    A known cluster keeps its first text (the one near-duplicates were matched against),
+    widens first/last seen, counts one more partition and gains the new member fingerprints.
+    """
+    for cluster in sorted(clusters, key=lambda c: (c.partition, c.fingerprint)):
+        known = history.get(cluster.fingerprint)
+        if known is None:
+            history[cluster.fingerprint] = ClusterSighting(
+                fingerprint=cluster.fingerprint,
+                first_seen=cluster.first_seen,
+                last_seen=cluster.last_seen,
+                partitions=1,
+                normalized_text=cluster.normalized_text,
+                member_fingerprints=tuple(sorted(set(cluster.member_fingerprints))),
+                source_kind=cluster.source_kind,
+            )
+            continue
+        history[cluster.fingerprint] = dataclasses.replace(
+            known,
+            first_seen=min(filter(None, (known.first_seen, cluster.first_seen)), default=""),
+            last_seen=max(known.last_seen, cluster.last_seen),
+            partitions=known.partitions + 1,
+            normalized_text=known.normalized_text or cluster.normalized_text,
+            member_fingerprints=tuple(
+                sorted(set(known.member_fingerprints) | set(cluster.member_fingerprints))
+            ),
+            source_kind=known.source_kind or cluster.source_kind,
+        )

@@ -1,0 +1,162 @@
+"""When two normalised cause texts are near-duplicates, and how candidates are found cheaply.
+
+Two texts are near-duplicates when all of these hold:
+
+* same source kind;
+* near-identical first lines (the message, or the first error line): `fuzz.ratio` of the
+  heads >= `HEAD_RATIO_THRESHOLD`, so shared boilerplate below different errors (for
+  example "Process completed with exit code 1") cannot carry a merge;
+* same *key tokens*: exception and error-code names (`ValueError`, `ECONNRESET`, `E0425`),
+  source paths (`src/cart/utils.py`) and status/exit codes (`exit code 137`, `503`).
+  Two failures of one template in different modules, or with different exception types,
+  therefore never merge, however similar the rest is;
+* token-set Jaccard similarity >= `JACCARD_THRESHOLD`;
+* rapidfuzz's normalised Indel similarity (`fuzz.ratio`) >= `RATIO_THRESHOLD`.
+
+Candidates come from a prefix-filter index (the AllPairs / PPJoin idea): tokens are ordered
+from rare to common, and two sets with Jaccard >= t must share one of the first
+`|x| - ceil(t*|x|) + 1` tokens of each. Only those prefix tokens are indexed, at most
+`MAX_CANDIDATES` candidates are verified per text, and only cluster leaders are indexed,
+so the work stays near-linear in the number of distinct texts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+JACCARD_THRESHOLD = 0.6
+RATIO_THRESHOLD = 85.0
+HEAD_RATIO_THRESHOLD = 90.0
+MAX_CANDIDATES = 64
+
+_TOKEN = re.compile(r"<\w+>|\w+")
+_KEY_TOKEN = re.compile(
+    r"\b\w*(?:Error|Exception|Exit|Failure|Fault|Panic|Interrupt|Warning)\b"
+    r"|\bE[A-Z]{4,}\b|\b(?:E|TS|CS|C|LNK|MSB|NU)\d{3,5}\b|\berror\[E\d+\]"
+    r"|[\w.<>-]*[/\\][\w./\\<>-]*\w"
+    r"|\b\w+\.(?:py|pyx|js|jsx|mjs|cjs|ts|tsx|rs|go|java|kt|scala|rb|php|cs|c|cc|cpp|h|hpp|swift|m|sh|yml|yaml|toml|json|xml|gradle)\b"
+)
+_CODE_NUMBER = re.compile(
+    r"(?:code|status|exit|signal|errno|returned|responded with|HTTP/\d\.\d|HTTP)\D{0,3}(\d{1,3})\b"
+    r"|\b([45]\d\d)\b(?= [A-Z]| error| Client| Server)",
+    re.IGNORECASE,
+)
+
+
+def tokens(normalized_text: str) -> frozenset[str]:
+    """The word tokens of a normalised text (placeholders such as `<hex>` count as words)."""
+    return frozenset(_TOKEN.findall(normalized_text))
+
+
+def key_tokens(normalized_text: str) -> frozenset[str]:
+    """What must be equal for two texts to merge: error names, source paths, status codes."""
+    keys = set(_KEY_TOKEN.findall(normalized_text))
+    for match in _CODE_NUMBER.finditer(normalized_text):
+        keys.add("#" + (match.group(1) or match.group(2)))
+    return frozenset(keys)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+@dataclass(slots=True)
+class Profile:
+    """What the index keeps of one text."""
+
+    text: str
+    source_kind: str
+    tokens: frozenset[str]
+    keys: frozenset[str]
+    head: str
+
+
+def profile(normalized_text: str, source_kind: str) -> Profile:
+    head = normalized_text.split("\n", 1)[0]
+    return Profile(
+        normalized_text, source_kind, tokens(normalized_text), key_tokens(normalized_text), head
+    )
+
+
+def near_duplicates(a: Profile, b: Profile) -> bool:
+    """True when `a` and `b` are near-duplicates (see the module docstring)."""
+    if a.source_kind != b.source_kind or a.keys != b.keys:
+        return False
+    if jaccard(a.tokens, b.tokens) < JACCARD_THRESHOLD:
+        return False
+    if fuzz.ratio(a.head, b.head, score_cutoff=HEAD_RATIO_THRESHOLD) < HEAD_RATIO_THRESHOLD:
+        return False
+    return fuzz.ratio(a.text, b.text, score_cutoff=RATIO_THRESHOLD) >= RATIO_THRESHOLD
+
+
+def prefix_length(size: int, threshold: float = JACCARD_THRESHOLD) -> int:
+    """How many of a set's rarest tokens must be indexed/probed for Jaccard >= threshold."""
+    if size == 0:
+        return 0
+    return size - math.ceil(threshold * size) + 1
+
+
+@dataclass(slots=True)
+class LeaderIndex:
+    """Cluster leaders indexed by the prefix of their rare-first token order.
+
+    `frequency` fixes the global token order (rarer first, ties by token) for one run; it
+    must count the tokens of every text that will be added or probed.
+    """
+
+    frequency: Counter[str]
+    leaders: list[tuple[str, Profile]] = field(default_factory=list)
+    postings: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def for_texts(cls, profiles: Iterable[Profile]) -> LeaderIndex:
+        frequency: Counter[str] = Counter()
+        for item in profiles:
+            frequency.update(item.tokens)
+        return cls(frequency)
+
+    def _prefix(self, item: Profile) -> list[str]:
+        ordered = sorted(item.tokens, key=lambda t: (self.frequency[t], t))
+        return ordered[: prefix_length(len(ordered))]
+
+    def add(self, cluster_id: str, item: Profile) -> None:
+        position = len(self.leaders)
+        self.leaders.append((cluster_id, item))
+        for token in self._prefix(item):
+            self.postings.setdefault(token, []).append(position)
+        if not item.tokens:
+            self.postings.setdefault("", []).append(position)
+
+    def best_match(self, item: Profile) -> str | None:
+        """The cluster id of the most similar near-duplicate leader, or None.
+
+        Among equally similar leaders the earliest added wins, so the answer does not depend
+        on dictionary order.
+        """
+        probe = self._prefix(item) if item.tokens else [""]
+        seen: set[int] = set()
+        candidates: list[int] = []
+        for token in probe:
+            for position in self.postings.get(token, ()):
+                if position not in seen:
+                    seen.add(position)
+                    candidates.append(position)
+            if len(candidates) >= MAX_CANDIDATES:
+                break
+        best: tuple[float, int] | None = None
+        for position in sorted(candidates)[:MAX_CANDIDATES]:
+            leader = self.leaders[position][1]
+            if not near_duplicates(item, leader):
+                continue
+            score = fuzz.ratio(item.text, leader.text)
+            if best is None or score > best[0]:
+                best = (score, position)
+        return None if best is None else self.leaders[best[1]][0]
