@@ -279,6 +279,7 @@ class GitHubSource:
         retries: int = 5,
         zip_limits: ZipLimits | None = None,
         timeout: int = 30,
+        listing_cap: int = LISTING_CAP,
     ) -> None:
         if not token:
             raise ValueError("GitHubSource needs a token (GITHUB_TOKEN)")
@@ -300,6 +301,7 @@ class GitHubSource:
         self.retries = retries
         self.zip_limits = zip_limits or ZipLimits()
         self.timeout = timeout
+        self.listing_cap = listing_cap
 
     def __repr__(self) -> str:  # never shows the token
         return f"GitHubSource(repos={self.repos!r}, base_url={self.base_url!r})"
@@ -509,7 +511,7 @@ class _Fetch:
             for index, run in enumerate(self._pages(listing, client)):
                 if (
                     index == 0
-                    and listing.totalCount > LISTING_CAP
+                    and listing.totalCount > self.source.listing_cap
                     and hi - lo > timedelta(seconds=1)
                 ):
                     middle = lo + (hi - lo) / 2
@@ -1032,9 +1034,9 @@ def _parse_cursor(cursor: str | None, default: datetime) -> tuple[datetime, dict
     return checked, seen
 
 
-def run_key(partition: str, events: Sequence[FailedRunEvent]) -> str:
+def run_key(partition: str, run_keys: Iterable[str]) -> str:
     """A Dagster run key for a partition requested because of these run attempts."""
-    return f"{partition}:{stable_id(*sorted(e.key for e in events), length=12)}"
+    return f"{partition}:{stable_id(*sorted(set(run_keys)), length=12)}"
 
 
 def _job_path(job: _JobInfo, kind: str) -> str:
