@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -143,9 +141,11 @@ def match_job(jobs: list[Mapping[str, Any]], context: GitHubContext) -> Mapping[
 def lookup_job(context: GitHubContext, token: str, timeout: float) -> GitHubContext:
     """The context with the numeric job id filled in from the jobs of this run attempt.
 
-    Raises `urllib.error.URLError`/`OSError`/`ValueError` on failure; the caller turns that
+    Raises `urllib.error.URLError` (an `OSError`)/`ValueError` on failure; the caller turns that
     into a warning. The token goes only into the Authorization header.
     """
+    import urllib.request  # ~30 ms of imports: only when a lookup is actually made
+
     if not context.in_github_actions or context.job_id:
         return context
     url: str | None = (
