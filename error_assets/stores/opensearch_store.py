@@ -26,7 +26,6 @@ from opensearchpy.exceptions import (
     ConnectionError as OpenSearchConnectionError,
 )
 from opensearchpy.exceptions import (
-    NotFoundError,
     OpenSearchException,
     TransportError,
 )
@@ -167,14 +166,12 @@ class OpenSearchStore:
 
     def _install_template(self) -> None:
         name = template_name(self.index)
-        try:
+        if self.client.indices.exists_index_template(name=name):
             current = self.client.indices.get_index_template(name=name)
             templates = current.get("index_templates", [])
             meta = templates[0]["index_template"].get("_meta", {}) if templates else {}
             if meta.get("version") == TEMPLATE_VERSION:
                 return
-        except NotFoundError:
-            pass
         self.client.indices.put_index_template(
             name=name, body=index_template(self.index, replicas=self.replicas)
         )

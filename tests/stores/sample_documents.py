@@ -99,3 +99,11 @@ def make_document(
         make_classification(fingerprint, partition, **class_options),  # type: ignore[arg-type]
         realtime=realtime,
     )
+
+
+def numbered_documents(count: int, partition: str, prefix: str = "fp") -> list[dict]:
+    """`count` distinct clusters of one partition, fingerprints `<prefix>-00000`, ... in order."""
+    return [
+        make_document(f"{prefix}-{i:05d}", partition, occurrences=i % 7 + 1, job_ids=(i, i + 1))
+        for i in range(count)
+    ]
