@@ -9,7 +9,8 @@ from error_assets.assets.dedup import error_clusters
 from error_assets.assets.extract import extracted_errors
 from error_assets.assets.ingest import raw_ci_jobs
 from error_assets.assets.publish import error_index
-from error_assets.partitions import hourly_partitions
+from error_assets.assets.report import error_trends
+from error_assets.partitions import daily_partitions, hourly_partitions
 
 PIPELINE_ASSETS = (
     raw_ci_jobs,
@@ -34,3 +35,32 @@ hourly_error_schedule = dg.build_schedule_from_partitioned_job(
     minute_of_hour=5,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+
+error_trends_job = dg.define_asset_job(
+    name="error_trends_job",
+    selection=dg.AssetSelection.assets(error_trends),
+    partitions_def=daily_partitions,
+    description="Write the daily trend report and chart from the store.",
+)
+
+# Late enough that the 23:00 hour has been published (the hourly run starts at 00:05).
+daily_trends_schedule = dg.build_schedule_from_partitioned_job(
+    error_trends_job,
+    name="daily_error_trends",
+    hour_of_day=0,
+    minute_of_hour=45,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+def build_sensors() -> list[dg.SensorDefinition]:
+    """The reclassification sensor, and the GitHub failed-runs sensor when that module exists;
+    both stopped until an operator starts them."""
+    from error_assets.sensors.reclassification import build_reclassification_sensor
+
+    sensors = [build_reclassification_sensor(error_pipeline_job)]
+    try:
+        from error_assets.sensors.failed_runs import build_failed_runs_sensor
+    except ImportError:  # not every checkout has the GitHub source yet
+        return sensors
+    return [build_failed_runs_sensor(error_pipeline_job), *sensors]

@@ -7,7 +7,15 @@ import warnings
 
 import dagster as dg
 
-from error_assets.automation import PIPELINE_ASSETS, error_pipeline_job, hourly_error_schedule
+from error_assets.assets.report import error_trends
+from error_assets.automation import (
+    PIPELINE_ASSETS,
+    build_sensors,
+    daily_trends_schedule,
+    error_pipeline_job,
+    error_trends_job,
+    hourly_error_schedule,
+)
 from error_assets.resources import build_resources
 from error_assets.settings import Settings
 
@@ -17,9 +25,11 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=list(PIPELINE_ASSETS),
-        jobs=[error_pipeline_job],
-        schedules=[hourly_error_schedule],
+        # Asset checks are declared on the assets themselves (check_specs in error_assets.checks).
+        assets=[*PIPELINE_ASSETS, error_trends],
+        jobs=[error_pipeline_job, error_trends_job],
+        schedules=[hourly_error_schedule, daily_trends_schedule],
+        sensors=build_sensors(),
         resources=build_resources(settings),
     )
 

@@ -1,6 +1,7 @@
 """Stage 4: each cluster classified, from the cheapest source that is sure."""
 
 from collections import Counter
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -10,6 +11,16 @@ from error_assets.assets.records import (
     frame_records,
     preview,
     records_frame,
+)
+from error_assets.checks import (
+    ERROR_CLASSIFICATIONS_CHECKS,
+    EVERY_CLUSTER_CLASSIFIED,
+    LLM_SPEND_UNDER_BUDGET,
+    VERDICTS_VALID,
+    check_result,
+    classification_coverage,
+    llm_spend,
+    verdict_validity,
 )
 from error_assets.models import Classification, Cluster
 from error_assets.partitions import backfill_policy, hourly_partitions
@@ -24,13 +35,14 @@ from error_assets.resources import ClassifierResource, StoreResource
     io_manager_key="records_io_manager",
     pool="anthropic",
     metadata={"dagster/column_schema": column_schema(Classification)},
+    check_specs=ERROR_CLASSIFICATIONS_CHECKS,
 )
 def error_classifications(
     context: dg.AssetExecutionContext,
     error_clusters,
     store: StoreResource,
     classifier: ClassifierResource,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """One row per cluster: `infrastructure_error` or `code_error`, a confidence, a short
     root-cause summary and the evidence line. Order of trust: human override, the cache (a
     fingerprint already classified with the same rules/prompt version), the rule library,
@@ -54,7 +66,7 @@ def error_classifications(
     if flagged:
         context.log.warning(f"flagged classifications: {dict(flagged)}")
     stats = {f"stat_{k}": v for k, v in run.stats.items() if isinstance(v, (int, float, str, bool))}
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             "clusters": len(frame),
@@ -70,4 +82,17 @@ def error_classifications(
             "dagster/row_count": len(frame),
             **stats,
         },
+    )
+    yield check_result(
+        EVERY_CLUSTER_CLASSIFIED,
+        classification_coverage(
+            [(c.partition, c.fingerprint) for c in clusters],
+            [(c.partition, c.fingerprint) for c in classifications],
+        ),
+    )
+    yield check_result(VERDICTS_VALID, verdict_validity(classifications))
+    yield check_result(
+        LLM_SPEND_UNDER_BUDGET,
+        llm_spend(cost, classifier.max_cost_usd_per_run, flagged.get("budget_exhausted", 0)),
+        severity=dg.AssetCheckSeverity.WARN,
     )

@@ -1,10 +1,17 @@
 """Stage 3: occurrences deduplicated into clusters, one per root cause, stable across hours."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 
 import dagster as dg
 
 from error_assets.assets.records import column_schema, frame_records, preview, records_frame
+from error_assets.checks import (
+    CLUSTERS_COVER_OCCURRENCES,
+    ERROR_CLUSTERS_CHECKS,
+    check_result,
+    cluster_coverage,
+)
 from error_assets.models import Cluster, ErrorOccurrence
 from error_assets.partitions import backfill_policy, hourly_partitions
 from error_assets.resources import StoreResource
@@ -18,10 +25,11 @@ from error_assets.stores.documents import partition_start
     kinds={"python", "pandas"},
     io_manager_key="records_io_manager",
     metadata={"dagster/column_schema": column_schema(Cluster)},
+    check_specs=ERROR_CLUSTERS_CHECKS,
 )
 def error_clusters(
     context: dg.AssetExecutionContext, extracted_errors, store: StoreResource
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """One row per cluster (root cause) and partition: exact fingerprints, then near-duplicates
     merged; `is_new` and first/last seen against every earlier partition in the store. In a
     ranged run the partitions are clustered in time order, each seeing the ones before it, so
@@ -44,7 +52,7 @@ def error_clusters(
         clusters.extend(built)
     frame = records_frame(clusters, Cluster)
     occurrences = len(extracted_errors)
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             "clusters": len(frame),
@@ -58,3 +66,8 @@ def error_clusters(
             "dagster/row_count": len(frame),
         },
     )
+    extracted = Counter({p: len(found) for p, found in by_partition.items()})
+    clustered: Counter[str] = Counter()
+    for cluster in clusters:
+        clustered[cluster.partition] += int(cluster.occurrences)
+    yield check_result(CLUSTERS_COVER_OCCURRENCES, cluster_coverage(extracted, clustered))

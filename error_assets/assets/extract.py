@@ -1,6 +1,7 @@
 """Stage 2: error occurrences extracted from each job's raw material."""
 
 from collections import Counter
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -10,6 +11,12 @@ from error_assets.assets.records import (
     frame_records,
     preview,
     records_frame,
+)
+from error_assets.checks import (
+    EXTRACTED_ERRORS_CHECKS,
+    JOBS_ACCOUNTED_FOR,
+    check_result,
+    job_coverage,
 )
 from error_assets.models import CIJob, ErrorOccurrence
 from error_assets.partitions import backfill_policy, hourly_partitions
@@ -23,13 +30,14 @@ from error_assets.resources import ClassifierResource, HomeResource
     kinds={"python", "pandas"},
     io_manager_key="records_io_manager",
     metadata={"dagster/column_schema": column_schema(ErrorOccurrence)},
+    check_specs=EXTRACTED_ERRORS_CHECKS,
 )
 def extracted_errors(
     context: dg.AssetExecutionContext,
     raw_ci_jobs,
     home: HomeResource,
     classifier: ClassifierResource,
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """One row per error occurrence: JUnit failures, `##[error]` lines, pytest, cargo, BuildKit,
     Go, Jest, Maven/Gradle, make/gcc and check-run annotations, ranked cause -> symptom ->
     wrapper within each job, secrets redacted, fingerprinted with the normaliser's version.
@@ -41,7 +49,8 @@ def extracted_errors(
     occurrences: list[ErrorOccurrence] = []
     problems = []
     no_error_jobs = []
-    for job in frame_records(raw_ci_jobs, CIJob):
+    jobs_in = frame_records(raw_ci_jobs, CIJob)
+    for job in jobs_in:
         result = extract_job(job, raw_store, max_text_chars=classifier.max_error_length)
         occurrences.extend(result.occurrences)
         problems.extend(result.problems)
@@ -68,4 +77,8 @@ def extracted_errors(
         metadata["problem_items"] = dg.MetadataValue.md(
             "\n".join(f"- `{p.path}`: {p.reason}" for p in problems[:50])
         )
-    return dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=metadata)
+    with_errors = {f"{o.repo}/{o.run_id}/{o.run_attempt}/{o.job_id}" for o in occurrences}
+    yield check_result(
+        JOBS_ACCOUNTED_FOR, job_coverage([j.key for j in jobs_in], with_errors, no_error_jobs)
+    )

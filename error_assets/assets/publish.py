@@ -1,14 +1,27 @@
 """Stage 5: one document per (partition, cluster) in the store, replacing the partition."""
 
 from collections import Counter
+from datetime import timedelta
 
 import dagster as dg
 
 from error_assets.assets.records import counts_md, frame_records
+from error_assets.checks import (
+    ERROR_INDEX_CHECKS,
+    STORE_HOLDS_PARTITION,
+    check_result,
+    store_contents,
+)
 from error_assets.models import CIJob, Classification, Cluster
 from error_assets.partitions import backfill_policy, hourly_partitions
 from error_assets.resources import StoreResource
 from error_assets.stores.documents import build_document
+
+# The schedule publishes each hour a few minutes past the next one; two missed hours in a row
+# mean the schedule, the daemon or the run queue has stalled, and the UI should say so.
+ERROR_INDEX_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
+)
 
 
 @dg.asset(
@@ -16,6 +29,8 @@ from error_assets.stores.documents import build_document
     backfill_policy=backfill_policy,
     group_name="publish",
     kinds={"opensearch"},
+    check_specs=ERROR_INDEX_CHECKS,
+    freshness_policy=ERROR_INDEX_FRESHNESS,
 )
 def error_index(
     context: dg.AssetExecutionContext,
@@ -46,15 +61,21 @@ def error_index(
         )
     opened = store.open()
     written = deleted = 0
+    stored: dict[str, list[str]] = {}
     try:
         for partition in sorted(documents):
             result = opened.replace_partition(partition, documents[partition])
             written += result.written
             deleted += result.deleted_stale
+        # Read back what the store now holds, as a reader would see it.
+        for partition in sorted(documents):
+            stored[partition] = [d["s_error_id"] for d in opened.partition_documents(partition)]
     finally:
         opened.close()
     categories = Counter(d["s_primary_category"] for docs in documents.values() for d in docs)
+    expected = {p: [d["s_error_id"] for d in docs] for p, docs in documents.items()}
     return dg.MaterializeResult(
+        check_results=[check_result(STORE_HOLDS_PARTITION, store_contents(expected, stored))],
         metadata={
             "store": store.kind,
             "index": store.index if store.kind == "opensearch" else str(opened_path(store)),
@@ -65,7 +86,7 @@ def error_index(
             "occurrences": int(
                 sum(d["l_occurrence_count"] for docs in documents.values() for d in docs)
             ),
-        }
+        },
     )
 
 
