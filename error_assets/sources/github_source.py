@@ -501,30 +501,35 @@ class _Fetch:
 
     def list_runs(self, repo: str, low: datetime, high: datetime) -> list[_RunInfo]:
         """Runs created in [low, high], split until each part is under the listing cap."""
-        client = self.clients.get()
         runs: dict[int, _RunInfo] = {}
-        ranges = [(low.replace(microsecond=0), high.replace(microsecond=0))]
-        while ranges:
-            lo, hi = ranges.pop()
-            listing = client.get_repo(repo).get_workflow_runs(created=f"{iso(lo)}..{iso(hi)}")
-            split = False
-            for index, run in enumerate(self._pages(listing, client)):
-                if (
-                    index == 0
-                    and listing.totalCount > self.source.listing_cap
-                    and hi - lo > timedelta(seconds=1)
-                ):
-                    middle = lo + (hi - lo) / 2
-                    middle = middle.replace(microsecond=0)
-                    ranges += [(lo, middle), (middle + timedelta(seconds=1), hi)]
-                    split = True
-                    self.counters.add("listing_splits")
-                    break
-                runs[run.id] = _run_info(repo, run)
-            if not split:
-                self.counters.add("listing_ranges")
-        self.counters.add("runs_listed", len(runs))
+        self.collect_runs(repo, low, high, runs)
         return sorted(runs.values(), key=lambda r: r.run_id)
+
+    def collect_runs(
+        self, repo: str, low: datetime, high: datetime, runs: dict[int, _RunInfo]
+    ) -> None:
+        """Add the runs created in [low, high] to `runs`; on failure what was read stays."""
+        client = self.clients.get()
+        ranges = [(low.replace(microsecond=0), high.replace(microsecond=0))]
+        before = len(runs)
+        try:
+            while ranges:
+                lo, hi = ranges.pop()
+                listing = client.get_repo(repo).get_workflow_runs(created=f"{iso(lo)}..{iso(hi)}")
+                split = False
+                for index, run in enumerate(self._pages(listing, client)):
+                    cap = self.source.listing_cap
+                    if index == 0 and listing.totalCount > cap and hi - lo > timedelta(seconds=1):
+                        middle = (lo + (hi - lo) / 2).replace(microsecond=0)
+                        ranges += [(lo, middle), (middle + timedelta(seconds=1), hi)]
+                        split = True
+                        self.counters.add("listing_splits")
+                        break
+                    runs[run.id] = _run_info(repo, run)
+                if not split:
+                    self.counters.add("listing_ranges")
+        finally:
+            self.counters.add("runs_listed", len(runs) - before)
 
     def run_jobs(self, run: _RunInfo, attempt_only: bool = False) -> list[_JobInfo]:
         """The jobs of every attempt of a run (or of its latest attempt only)."""
@@ -784,17 +789,20 @@ class _Fetch:
         runs: list[_RunInfo] = []
         stop_reason = ""
         for repo in self.source.repos:
+            listed: dict[int, _RunInfo] = {}
             try:
-                listed = self.list_runs(repo, self.start - self.source.lookback, self.end)
-                runs += [r for r in listed if self._wanted(r)]
+                self.collect_runs(repo, self.start - self.source.lookback, self.end, listed)
             except (RateBudgetExhausted, RateLimitExceededException) as exc:
                 stop_reason = _short(exc)
-                break
             except (GithubException, requests.RequestException) as exc:
                 result.problems.append(
                     SourceProblem(f"{repo}/actions/runs", f"listing failed: {_short(exc)}")
                 )
                 result.incomplete = True
+            # What was listed before a failure is still fetched: the rerun then reuses it.
+            runs += [r for r in sorted(listed.values(), key=lambda r: r.run_id) if self._wanted(r)]
+            if stop_reason:
+                break
         self.counters.add("runs_candidates", len(runs))
 
         jobs_by_run: dict[tuple[str, int], list[_JobInfo]] = {}
@@ -803,9 +811,8 @@ class _Fetch:
         pool = ThreadPoolExecutor(self.source.max_workers, thread_name_prefix="github")
         pending: dict[Future[Any], tuple[str, Any]] = {}
         try:
-            if not stop_reason:
-                for run in runs:
-                    pending[pool.submit(self.run_jobs, run)] = ("jobs", run)
+            for run in [] if stop_reason else runs:
+                pending[pool.submit(self.run_jobs, run)] = ("jobs", run)
             while pending and not stop_reason:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
