@@ -46,9 +46,44 @@ def run(args: argparse.Namespace) -> int:
     with dg.DagsterInstance.get() as instance:
         result = run_partitions(defs, keys, instance)
         print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
-    print_summary(settings, start, end)
+        print_summary(settings, start, end)
+        if result.success:
+            write_trend_files(settings, defs, instance, end)
     print(f"\nDagster home: {settings.dagster_home}  (`make dev` shows these runs in the UI)")
     return 0 if result.success else 1
+
+
+def write_trend_files(settings, defs, instance, end: datetime) -> None:
+    """The rolling report of the demo window, and the latest daily `error_trends` partition
+    materialised through Dagster so the UI shows its chart."""
+    from error_assets.partitions import daily_partitions
+    from error_assets.stores import open_store
+    from error_assets.trends import write_report
+
+    reports = settings.home / "reports"
+    store = open_store(settings)
+    try:
+        files = write_report(
+            store,
+            end,
+            days=14,
+            markdown_path=reports / "latest.md",
+            chart_path=reports / "latest.png",
+        )
+    finally:
+        store.close()
+    print("\nTrend report (last 24 h and 14 days)")
+    print(f"  report: {files.markdown_path}")
+    print(f"  chart:  {files.chart_path}")
+    day = daily_partitions.get_last_partition_key()
+    if day is None:
+        return
+    job = defs.resolve_job_def("error_trends_job")
+    daily = job.execute_in_process(instance=instance, partition_key=day, raise_on_error=False)
+    if daily.success:
+        print(f"  daily report of {day}: {reports / (day + '.md')} (and in the UI: error_trends)")
+    else:
+        print(f"  the daily report of {day} failed; see run {daily.run_id} in the UI")
 
 
 def prepare_dagster_home(dagster_home: Path) -> None:
