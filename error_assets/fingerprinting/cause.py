@@ -4,8 +4,9 @@ The cause text is the occurrence's one-line `message`, its `file` (when the extr
 one) and up to `MAX_SIGNAL_LINES` lines of `text` that carry the error (they name an error,
 exception, failure, timeout, ...) plus up to `MAX_LOCATION_LINES` source locations (the first
 and last frames of a stack trace). When `text` has no such line, its first
-`FALLBACK_LINES` non-blank lines are used. Lines repeating an earlier one up to digits
-(retries, "3 tries remaining" / "2 tries remaining") are skipped.
+`FALLBACK_LINES` non-blank lines are used. Lines repeating an earlier one except for numbers
+and hex runs (retries: "3 tries remaining" / "2 tries remaining", new timestamps and
+addresses) are skipped.
 
 Context lines (commands echoed, progress output, the code around an assertion) are left out:
 they differ between two sightings of the same failure far more often than the error does.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-MAX_SIGNAL_LINES = 8
+MAX_SIGNAL_LINES = 12
 MAX_LOCATION_LINES = 4
 FALLBACK_LINES = 6
 # Raw lines considered per occurrence: the extractor already bounds `text`, this bounds work.
@@ -29,7 +30,12 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 _LOCATION = re.compile(r'File "|\.[A-Za-z]\w{0,5}:\d+|\bat [\w$.<>]+\(')
-_DIGITS = str.maketrans("", "", "0123456789")
+_NUMBER_OR_HEX = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
+
+
+def _repeat_key(line: str) -> str:
+    """A line without its numbers and hex runs: retries of one error differ only there."""
+    return _NUMBER_OR_HEX.sub("", line)
 
 
 def cause_text(message: str, text: str, file: str = "") -> str:
@@ -38,7 +44,7 @@ def cause_text(message: str, text: str, file: str = "") -> str:
     parts: list[str] = [head] if head else []
     if file.strip():
         parts.append(f"in {file.strip()}")
-    seen = {head.translate(_DIGITS)} if head else set()
+    seen = {_repeat_key(head)} if head else set()
     signal: list[tuple[int, str]] = []
     locations: list[tuple[int, str]] = []
     plain: list[tuple[int, str]] = []
@@ -46,7 +52,7 @@ def cause_text(message: str, text: str, file: str = "") -> str:
         line = raw.strip()
         if not line:
             continue
-        key = line.translate(_DIGITS)
+        key = _repeat_key(line)
         if key in seen:
             continue
         seen.add(key)

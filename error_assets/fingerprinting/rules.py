@@ -13,6 +13,7 @@ every fingerprint so that records made by different normalisers can be told apar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 NORMALIZER_VERSION = "n1"
@@ -35,7 +36,7 @@ class Rule:
 
     name: str
     pattern: re.Pattern[str]
-    replacement: str
+    replacement: str | Callable[[re.Match[str]], str]
     example: str
     expected: str
     triggers: tuple[str, ...] = ()
@@ -55,7 +56,7 @@ class Rule:
 def _rule(
     name: str,
     pattern: str,
-    replacement: str,
+    replacement: str | Callable[[re.Match[str]], str],
     example: str,
     expected: str,
     triggers: tuple[str, ...] | str = (),
@@ -216,10 +217,10 @@ RULES: tuple[Rule, ...] = (
     _rule(
         # Self-hosted runner and CI agent names carry a counter or random suffix.
         "runner_name",
-        r"\b((?:[a-z0-9]+-)*(?:runner|agent|executor|builder))-(?=[a-z0-9-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*\b",
-        r"\1-<id>",
+        r"\b(?:[a-z0-9]+-)*(?:runner|agent|executor|builder)-(?=[a-z0-9-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*\b",
+        "<runner>",
         "Runner arc-runner-7x2kq-8n5vd went offline",
-        "Runner arc-runner-<id> went offline",
+        "Runner <runner> went offline",
         triggers=("runner-", "agent-", "executor-", "builder-"),
         digit=True,
     ),
@@ -340,14 +341,25 @@ RULES: tuple[Rule, ...] = (
         flags=re.IGNORECASE,
     ),
     _rule(
-        # C#/MSBuild "(12,34)" and GitHub "#L123" anchors.
+        # C#/MSBuild "Program.cs(12,34)", javac/Maven "Foo.java:[12,34]", GitHub "#L123".
         "line_column_brackets",
-        r"(\w)\(\d+,\d+\)|#L\d+(?:-L\d+)?\b",
-        r"\1(<line>)",
-        "Program.cs(12,34): error CS1002",
-        "Program.cs(<line>): error CS1002",
+        r"(?<=\w)\(\d+,\d+\)|(?<=\w):\[\d+,\d+\]|#L\d+(?:-L\d+)?\b",
+        "(<line>)",
+        "Program.cs(12,34): error CS1002; Service.java:[71,65] cannot find symbol",
+        "Program.cs(<line>): error CS1002; Service.java(<line>) cannot find symbol",
         triggers=(",", "#L"),
         digit=True,
+    ),
+    _rule(
+        # Files named without an extension, and BuildKit's step numbers ("#12 ERROR: ...").
+        "build_file_line",
+        r"\b(Dockerfile|Containerfile|Makefile|makefile|GNUmakefile|Jenkinsfile|Gemfile|Rakefile)"
+        r":\d+\b|^#\d+(?= )",
+        lambda m: f"{m.group(1)}:<line>" if m.group(1) else "#<step>",
+        "#12 ERROR: failed to solve: Dockerfile:25",
+        "#<step> ERROR: failed to solve: Dockerfile:<line>",
+        digit=True,
+        flags=re.MULTILINE,
     ),
     _rule(
         "clock_time",

@@ -6,8 +6,9 @@ Two texts are near-duplicates when all of these hold:
 * near-identical first lines (the message, or the first error line): `fuzz.ratio` of the
   heads >= `HEAD_RATIO_THRESHOLD`, so shared boilerplate below different errors (for
   example "Process completed with exit code 1") cannot carry a merge;
-* same *key tokens*: exception and error-code names (`ValueError`, `ECONNRESET`, `E0425`),
-  source paths (`src/cart/utils.py`) and status/exit codes (`exit code 137`, `503`).
+* same *key tokens*: exception and error-code names (`ValueError`, `ECONNRESET`, `E0425`,
+  `F401`), source paths (`src/cart/utils.py`), stack-frame methods
+  (`at com.acme.orders.Service.create(`) and status/exit codes (`exit code 137`, `503`).
   Two failures of one template in different modules, or with different exception types,
   therefore never merge, however similar the rest is;
 * token-set Jaccard similarity >= `JACCARD_THRESHOLD`;
@@ -32,13 +33,14 @@ from rapidfuzz import fuzz
 
 JACCARD_THRESHOLD = 0.6
 RATIO_THRESHOLD = 85.0
-HEAD_RATIO_THRESHOLD = 90.0
+HEAD_RATIO_THRESHOLD = 95.0
 MAX_CANDIDATES = 64
 
 _TOKEN = re.compile(r"<\w+>|\w+")
 _KEY_TOKEN = re.compile(
     r"\b\w*(?:Error|Exception|Exit|Failure|Fault|Panic|Interrupt|Warning)\b"
-    r"|\bE[A-Z]{4,}\b|\b(?:E|TS|CS|C|LNK|MSB|NU)\d{3,5}\b|\berror\[E\d+\]"
+    r"|\bE[A-Z]{4,}\b|\b[A-Z]{1,3}\d{3,5}\b"
+    r"|(?<=at )[\w$.]+(?=\()"
     r"|[\w.<>-]*[/\\][\w./\\<>-]*\w"
     r"|\b\w+\.(?:py|pyx|js|jsx|mjs|cjs|ts|tsx|rs|go|java|kt|scala|rb|php|cs|c|cc|cpp|h|hpp|swift|m|sh|yml|yaml|toml|json|xml|gradle)\b"
 )
