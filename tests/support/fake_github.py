@@ -361,6 +361,34 @@ class FakeGitHub:
             "workflow_name": run.name,
         }
 
+    def check_run_json(self, repo: str, run: FakeRun, job: FakeJob) -> dict[str, Any]:
+        """The check run behind a job (same id), as `GET /check-runs/{id}` answers."""
+        api = f"{self.url}/repos/{repo}"
+        return {
+            "id": job.id,
+            "name": job.name,
+            "node_id": f"CR_{job.id}",
+            "head_sha": run.head_sha,
+            "external_id": "",
+            "url": f"{api}/check-runs/{job.id}",
+            "html_url": f"https://github.com/{repo}/runs/{job.id}",
+            "details_url": f"https://github.com/{repo}/actions/runs/{run.id}/job/{job.id}",
+            "status": "completed" if job.completed_at else "in_progress",
+            "conclusion": job.conclusion if job.completed_at else None,
+            "started_at": ts(job.started_at),
+            "completed_at": ts(job.completed_at) if job.completed_at else None,
+            "output": {
+                "title": None,
+                "summary": None,
+                "text": None,
+                "annotations_count": len(job.annotations),
+                "annotations_url": f"{api}/check-runs/{job.id}/annotations",
+            },
+            "check_suite": {"id": run.id * 10},
+            "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"},
+            "pull_requests": [],
+        }
+
     def artifact_json(self, repo: str, run: FakeRun, artifact: FakeArtifact) -> dict[str, Any]:
         api = f"{self.url}/repos/{repo}"
         return {
@@ -515,6 +543,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return job.log_status, _nf(), {}
             location = f"{fake.url}/_blobs/logs/{job.id}?sv=2025&sig=SIGNATURE{job.id}"
             return 302, None, {"Location": location}
+        if m2 := re.fullmatch(r"/check-runs/(\d+)", rest):
+            found = fake._find_job(repo, int(m2.group(1)))
+            return (200, fake.check_run_json(repo, *found), {}) if found else (404, _nf(), {})
         if m2 := re.fullmatch(r"/check-runs/(\d+)/annotations", rest):
             found = fake._find_job(repo, int(m2.group(1)))
             if not found:
