@@ -46,6 +46,8 @@ class Hit:
     absorb: re.Pattern[str] | None = None
     # The error's words are on the first absorbed line (new Rust panic format, CMake).
     message_from_next: bool = False
+    # The first absorbed line completes the message (Surefire's exception under the test line).
+    append_absorbed: bool = False
     # The message is completed from the context (Go test output, Jest's next line).
     finalize: Callable[[Hit, list[str], list[str]], Hit] | None = None
 
@@ -81,6 +83,7 @@ def _simple(
     *,
     absorb: str | None = None,
     message_from_next: bool = False,
+    append_absorbed: bool = False,
     finalize: Callable[[Hit, list[str], list[str]], Hit] | None = None,
 ) -> Callable[[re.Match[str], str], Hit]:
     """A builder that reads the named groups msg/test/file/line/detail when the regex has them."""
@@ -101,6 +104,7 @@ def _simple(
             detail=_group(match, "detail"),
             absorb=absorb_re,
             message_from_next=message_from_next,
+            append_absorbed=append_absorbed,
             finalize=finalize,
         )
 
@@ -385,17 +389,17 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- causes: compilers ------------------------------------------------------------------
     _rule(
+        "typescript",
+        ("error TS",),
+        r"^(?P<file>\S+\.(?:ts|tsx|json))(?:\((?P<line>\d+),\d+\)|:(?P<line2>\d+):\d+)\s?[:-] ?error (?P<code>TS\d+): (?P<msg>.+)",
+        _whole_line(_simple("typescript", "", "typescript", "cause", TIER_SPECIFIC)),
+    ),
+    _rule(
         "msvc",
         ("error ", "error:"),
         r"^(?P<file>[^()\s][^()]*?)\((?P<line>\d+)(?:,\d+)?\)\s?: (?:fatal )?error (?P<code>[A-Z]+\d+): (?P<msg>.+)|"
         r"^(?:LINK|\S+\.(?:obj|lib|exe)) : (?:fatal )?error (?P<lcode>LNK\d+): (?P<lmsg>.+)",
         _whole_line(_simple("msvc", "make", "msvc", "cause", TIER_SPECIFIC)),
-    ),
-    _rule(
-        "typescript",
-        ("error TS",),
-        r"^(?P<file>\S+\.(?:ts|tsx|json))(?:\((?P<line>\d+),\d+\)|:(?P<line2>\d+):\d+)\s?[:-] ?error (?P<code>TS\d+): (?P<msg>.+)",
-        _whole_line(_simple("typescript", "", "typescript", "cause", TIER_SPECIFIC)),
     ),
     _rule(
         "gcc",
@@ -413,7 +417,17 @@ RULES: tuple[Rule, ...] = (
         "javac_maven",
         ("[ERROR]",),
         r"^\[ERROR\] (?P<file>/?[^\s:\[]+\.(?:java|kt|scala|groovy)):\[(?P<line>\d+),\d+\] (?P<msg>.+)",
-        _whole_line(_simple("javac_maven", "maven", "javac", "cause", TIER_SPECIFIC)),
+        _whole_line(
+            _simple(
+                "javac_maven",
+                "maven",
+                "javac",
+                "cause",
+                TIER_SPECIFIC,
+                absorb=r"^(?:\[ERROR\])?\s{2,}\S",
+                append_absorbed=True,
+            )
+        ),
     ),
     _rule(
         "kotlinc",
@@ -432,6 +446,7 @@ RULES: tuple[Rule, ...] = (
             "cause",
             TIER_SPECIFIC,
             absorb=r"^(?:\[ERROR\])?\s+class file has wrong version",
+            append_absorbed=True,
         ),
     ),
     _rule(
@@ -596,6 +611,7 @@ RULES: tuple[Rule, ...] = (
                 "cause",
                 TIER_REPORT,
                 absorb=_JAVA_STACK + r"|^[\w.$]+(?:Error|Exception)",
+                append_absorbed=True,
             )
         ),
     ),
@@ -616,7 +632,16 @@ RULES: tuple[Rule, ...] = (
         ("Error", "Exception", "Exit", "Failure", "Fault", "Timeout", "Interrupt"),
         rf"^(?P<exc>{_PY_EXCEPTION})(?::\s*(?P<msg>.*))?$",
         _whole_line(
-            _simple("python_exception", "", "python", "cause", TIER_SPECIFIC, absorb=_JAVA_STACK)
+            _simple(
+                "python_exception",
+                "",
+                "python",
+                "cause",
+                TIER_SPECIFIC,
+                # Java/Groovy: a message ending in ':' goes on in the `stderr:` lines below it.
+                absorb=_JAVA_STACK + r"|^std(?:out|err):",
+                append_absorbed=True,
+            )
         ),
     ),
     _rule(

@@ -10,6 +10,7 @@ the file: one block, a few context lines, and a capped set of findings. A line l
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -263,8 +264,15 @@ class LogScanner:
             ]
             following = " ".join(words[:3])
             message = f"{message} {following}".strip() if message else following
-        elif absorbed and hit.rule == "java_class_file":
-            message = f"{message} {absorbed[0].strip()}"
+        elif absorbed and hit.append_absorbed:
+            words = [_PREFIX_ERROR.sub("", part).strip() for part in absorbed]
+            words = [
+                w
+                for w in words
+                if w not in ("", "stdout:", "stderr:")
+                and not w.startswith(("at ", "Please remove", "..."))
+            ]
+            message = " ".join([message, *words[:2]])
         step = self._step
         if line.buildkit_vertex is not None and line.buildkit_vertex in self._vertices:
             step = self._vertices[line.buildkit_vertex]
@@ -298,6 +306,9 @@ class LogScanner:
         self._buckets[bucket] = self._buckets.get(bucket, 0) + 1
         self._seen[key] = finding
         self.result.findings.append(finding)
+
+
+_PREFIX_ERROR = re.compile(r"^\[ERROR\]\s*")
 
 
 def duplicate_key(finding: Finding) -> str:

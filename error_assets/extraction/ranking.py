@@ -37,7 +37,7 @@ def message_core(message: str) -> str:
 
 def short_test_name(test_name: str) -> str:
     """The last two parts of a test name (class and method), comparable across formats."""
-    name = test_name.strip().replace(".py::", "::")
+    name = re.sub(r":\d+$", "", test_name.strip()).replace(".py::", "::")
     parts = [p for p in _TEST_SPLIT.split(name) if p]
     return ".".join(parts[-2:]).lower()
 
