@@ -54,7 +54,10 @@ def partition_start(partition: str) -> datetime:
 
 
 def partition_key(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(PARTITION_FORMAT)
+    """The key of the hourly partition that holds `moment` (the hour it falls in, UTC)."""
+    return (
+        moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime(PARTITION_FORMAT)
+    )
 
 
 def iso(moment: datetime) -> str:
