@@ -187,7 +187,7 @@ _CONTINUATION_INDENTED = r"^\s+\S"
 _JAVA_STACK = r"^\s*(?:at |Caused by: |\.\.\. \d+ more|Suppressed: )"
 _PY_EXCEPTION = (
     r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Failure|Fault|Timeout)"
-    r"|AssertionError|KeyboardInterrupt"
+    r"|AssertionError|KeyboardInterrupt|Exception"
 )
 
 
