@@ -198,7 +198,7 @@ def static_system_prompt(rules: RuleLibrary, corpus: Sequence[tuple[str, str]]) 
 
 
 def _corpus_examples(
-    corpus: Sequence[tuple[str, str]], per_category: int = 30
+    corpus: Sequence[tuple[str, str]], per_category: int = 16
 ) -> list[WorkedExample]:
     """A deterministic, evenly spread selection of training examples per category."""
     chosen: list[WorkedExample] = []
