@@ -88,6 +88,7 @@ KEYWORDS: tuple[str, ...] = (
     r"●",
     r"\.\.\. failed",
     r"\.go:\d+",
+    r"\be: (?:file:|/)",
     r"::error",
     r"::group::",
     r"##\[",
