@@ -483,6 +483,7 @@ class _Fetch:
         """Iterate a paginated listing (PyGithub follows the Link headers), counting calls."""
         per_page = self.source.per_page
         seen = 0
+        failed = False
         self.budget.before_call()
         try:
             for item in items:
@@ -492,11 +493,16 @@ class _Fetch:
                     self.budget.observe(client)
                     self.budget.before_call()
                 yield item
+        except GeneratorExit:
+            raise
+        except BaseException:
+            failed = True  # the page that failed was requested: its call stays counted
+            raise
         finally:
             self.budget.observe(client)
-            # Calls were counted ahead at each page boundary; a list of exactly k full pages
-            # ends without fetching page k+1 when the server says there is no next page.
-            if seen and seen % per_page == 0:
+            # Calls are counted ahead at each page boundary; a listing of exactly k full pages
+            # ends (or is left) without fetching page k+1.
+            if seen and seen % per_page == 0 and not failed:
                 self.counters.add("api_calls", -1)
 
     def list_runs(self, repo: str, low: datetime, high: datetime) -> list[_RunInfo]:
@@ -820,9 +826,9 @@ class _Fetch:
                     try:
                         value = future.result()
                     except (RateBudgetExhausted, RateLimitExceededException) as exc:
-                        stop_reason = _short(exc)
-                        break
-                    except (GithubException, requests.RequestException) as exc:
+                        stop_reason = stop_reason or _short(exc)
+                        continue  # finish collecting what is done, submit nothing new
+                    except Exception as exc:  # one bad run or job never sinks the rest
                         result.problems.append(
                             SourceProblem(_task_path(kind, subject), f"failed: {_short(exc)}")
                         )
@@ -835,7 +841,7 @@ class _Fetch:
                             if j.conclusion in FAILED_CONCLUSIONS
                             and self.start <= j.completed_at < self.end
                         ]
-                        if failed:
+                        if failed and not stop_reason:
                             jobs_by_run[(subject.repo, subject.run_id)] = failed
                             pending[pool.submit(self.fetch_artifacts, subject)] = (
                                 "artifacts",
