@@ -34,6 +34,10 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     from error_assets.ci_step.context import ContextError, GitHubContext
     from error_assets.settings import Settings, SettingsError
 
+    if not env.get("ERROR_ASSETS_HOME") and env.get("RUNNER_TEMP"):
+        # On a runner, state (the offline model's cache) goes to the temp dir, never into
+        # the workspace where a later step could upload or commit it.
+        env = {**env, "ERROR_ASSETS_HOME": str(Path(env["RUNNER_TEMP"]) / "error-assets")}
     try:
         settings = Settings.from_env(env)
         context = GitHubContext.from_env(env)

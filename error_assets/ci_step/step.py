@@ -143,12 +143,7 @@ class _Work:
         report.stage = "clustering"
         report.errors = self._cluster(occurrences)
         report.finish_stage("clustering")
-        report.stage = "classifying with rules and the offline model"
-        self._classify_offline()
-        report.finish_stage("rules/offline classification")
-        if self.settings.llm_enabled and any(e.llm_eligible for e in report.errors):
-            report.stage = "waiting for the LLM"
-            self._classify_llm()
+        self._classify()
         if self.store_configured:
             report.stage = "publishing real-time documents"
             self._publish()
@@ -254,58 +249,99 @@ class _Work:
         errors.sort(key=lambda e: position.get(e.occurrence.error_id, len(position)))
         return errors
 
-    def _classify_offline(self) -> None:
-        from error_assets.classification import ClassifierConfig, build_classifier
+    def _classify(self) -> None:
+        """Rules + offline model for every cluster, and concurrently the LLM for the eligible.
 
-        config = ClassifierConfig.from_settings(self.settings, offline=True)
-        run = build_classifier(config).classify_clusters(
-            [e.cluster for e in self.report.errors],
-            mode="interactive",
-            llm_allowed=lambda cluster: False,
-        )
-        self._record(run.classifications)
-
-    def _classify_llm(self) -> None:
-        """Ask the LLM about the eligible clusters no rule settled; stop waiting in time."""
-        candidates = [
-            e.cluster
-            for e in self.report.errors
-            if e.llm_eligible and not _settled(e.classification)
-        ]
-        if not candidates:
-            return
+        Both passes start at once: the offline verdicts are ready in a second or two whatever
+        the API does, and the LLM's replace them for the clusters it answered in time.
+        """
+        report = self.report
+        report.stage = "classifying with the rules"
+        self._record(self._rule_verdicts())
+        report.finish_stage("rules")
+        report.stage = "classifying with the rules and the offline model"
+        clusters = [e.cluster for e in report.errors]
+        offline = self.budget.start(self._classifier_run, clusters, True, name="ci-step-offline")
+        eligible = [e.cluster for e in report.errors if e.llm_eligible]
+        llm = None
+        if self.settings.llm_enabled and eligible:
+            llm = self.budget.start(self._classifier_run, eligible, False, name="ci-step-llm")
         reserve = SUMMARY_RESERVE_S + (
             min(STORE_RESERVE_S, self.options.budget_seconds * 0.2) if self.store_configured else 0
         )
-        outcome = self.budget.call(self._llm_run, candidates, reserve=reserve, name="ci-step-llm")
+        first = offline.wait(reserve=reserve)
+        if first.ok:
+            self._record(first.value.classifications)
+            report.finish_stage("rules/offline classification")
+        elif first.finished:
+            report.failures.append(f"rules/offline classification: {_describe(first.error)}")
+        else:
+            report.notes.append("The rules/offline classification did not finish in time.")
+        if llm is None:
+            return
+        report.stage = "waiting for the LLM"
+        outcome = llm.wait(reserve=reserve)
+        fallback = "the verdicts shown come from the rules and the offline classifier"
         if not outcome.finished:
-            self.report.notes.append(
-                "The LLM did not answer within the time budget; the verdicts shown come from"
-                " the rules and the offline classifier."
+            report.notes.append(f"The LLM did not answer within the time budget; {fallback}.")
+        elif outcome.error is not None:
+            report.notes.append(
+                f"The LLM could not be used ({_describe(outcome.error)}); {fallback}."
             )
-            return
-        if outcome.error is not None:
-            self.report.notes.append(
-                f"The LLM could not be used ({_describe(outcome.error)}); the verdicts shown"
-                " come from the rules and the offline classifier."
-            )
-            return
-        run = outcome.value
-        self._record(run.classifications)
-        self.report.llm_stats = dict(getattr(run, "stats", {}) or {})
-        self.report.finish_stage("LLM classification")
+        else:
+            self._record(outcome.value.classifications)
+            report.llm_stats = dict(getattr(outcome.value, "stats", {}) or {})
+            report.finish_stage("LLM classification")
 
-    def _llm_run(self, clusters: list[Cluster]) -> Any:
+    def _rule_verdicts(self) -> list[Classification]:
+        """Provisional verdicts of the rule library alone: milliseconds, no model to load.
+
+        They stand if the full pass (human labels, rules, the offline model, which may have to
+        be trained on a fresh runner) does not finish within the budget.
+        """
+        from error_assets.classification import ClassifierConfig, build_classifier
+        from error_assets.classification.classifier import bounded, input_for_cluster
+
+        config = ClassifierConfig.from_settings(self.settings, offline=True)
+        classifier = build_classifier(config)
+        verdicts = []
+        for error in self.report.errors:
+            item = input_for_cluster(error.cluster)
+            text = bounded(redact(item.text if item.text.strip() else item.message),
+                           config.max_error_length)  # fmt: skip
+            match = classifier.rules.decide(text)
+            if match is None:
+                continue
+            verdicts.append(
+                Classification(
+                    fingerprint=error.cluster.fingerprint,
+                    partition=error.cluster.partition,
+                    category=match.rule.category,
+                    confidence=round(match.confidence, 3),
+                    root_cause_summary=match.rule.summary,
+                    evidence_line=match.evidence_line,
+                    classifier=f"rules:{match.rule.id}",
+                    rules_version=classifier.rules_version,
+                    normalizer_version=error.cluster.normalizer_version,
+                    classified_at=self.now_iso,
+                )
+            )
+        return verdicts
+
+    def _classifier_run(self, clusters: list[Cluster], offline: bool) -> Any:
         from error_assets.classification import ClassifierConfig, build_classifier
 
-        config = ClassifierConfig.from_settings(self.settings, offline=False)
-        timeout = self.budget.remaining(SUMMARY_RESERVE_S)
-        if hasattr(config, "timeout_seconds"):  # let the SDK give up on its own, too
-            config = dataclasses.replace(config, timeout_seconds=max(1.0, timeout))
+        config = ClassifierConfig.from_settings(self.settings, offline=offline)
+        if not offline:
+            # The SDK gives up on its own before the budget ends; the budget is the backstop.
+            config = dataclasses.replace(
+                config,
+                timeout_seconds=max(1.0, self.budget.remaining(SUMMARY_RESERVE_S)),
+                max_retries=min(config.max_retries, 2),
+            )
+        allowed = llm_policy(self.settings.realtime_threshold) if not offline else _never
         return build_classifier(config).classify_clusters(
-            clusters,
-            mode="interactive",
-            llm_allowed=llm_policy(self.settings.realtime_threshold),
+            clusters, mode="interactive", llm_allowed=allowed
         )
 
     def _record(self, classifications: Iterable[Classification] | Mapping[str, Any]) -> None:
@@ -362,11 +398,8 @@ class _Work:
         return LocalStore(self.options.local_store), "the local store"
 
 
-def _settled(classification: Classification | None) -> bool:
-    """A verdict the LLM should not second-guess: a rule, a human or the cache decided it."""
-    if classification is None:
-        return False
-    return classification.classifier.split(":", 1)[0] in ("rules", "human", "cache")
+def _never(cluster: Cluster) -> bool:
+    return False
 
 
 def _unique(paths: Iterable[Path]) -> list[Path]:

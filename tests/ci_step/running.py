@@ -37,12 +37,16 @@ class CIRun:
         return [line for line in self.stdout.splitlines() if line.startswith("::warning")]
 
 
-def ci_env(workdir: Path, **extra: str) -> dict[str, str]:
-    """A clean environment: only PATH/HOME from outside, then the fake run, then `extra`."""
+def ci_env(workdir: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
+    """A clean environment: only PATH/HOME from outside, then the fake run, then `extra`.
+
+    `home` (ERROR_ASSETS_HOME) may be shared by tests so the offline model, cached there,
+    is trained once per session rather than per test.
+    """
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(workdir),
-        "ERROR_ASSETS_HOME": str(workdir / "home"),
+        "ERROR_ASSETS_HOME": str(home or workdir / "home"),
         "GITHUB_STEP_SUMMARY": str(workdir / "step_summary.md"),
         **FAKE_GITHUB,
     }
