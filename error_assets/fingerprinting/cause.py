@@ -5,7 +5,7 @@ one) and up to `MAX_SIGNAL_LINES` lines of `text` that carry the error (they nam
 exception, failure, timeout, ...) plus up to `MAX_LOCATION_LINES` source locations (the first
 and last frames of a stack trace). When `text` has no such line, its first
 `FALLBACK_LINES` non-blank lines are used. Lines repeating an earlier one except for numbers
-and hex runs (retries: "3 tries remaining" / "2 tries remaining", new timestamps and
+and hex addresses (retries: "3 tries remaining" / "2 tries remaining", new timestamps and
 addresses) are skipped.
 
 Context lines (commands echoed, progress output, the code around an assertion) are left out:
@@ -22,20 +22,47 @@ FALLBACK_LINES = 6
 # Raw lines considered per occurrence: the extractor already bounds `text`, this bounds work.
 MAX_SCANNED_LINES = 400
 
-_SIGNAL = re.compile(
+_SIGNAL_PATTERN = (
     r"error|exception|fail|fatal|panic|abort|denied|refused|timed? ?out|not found|no space"
     r"|killed|out of memory|\boom\b|unable|cannot|can't|could not|couldn't|invalid|missing"
     r"|unexpected|assert|exit(?:ed)? (?:with )?(?:code|status)|segmentation|unreachable"
-    r"|exceeded|lost|traceback|^e\s",
-    re.IGNORECASE,
+    r"|exceeded|lost|traceback|^e\s"
 )
-_LOCATION = re.compile(r'File "|\.[A-Za-z]\w{0,5}:\d+|\bat [\w$.<>]+\(')
+_LOCATION_PATTERN = r'File "|\.[A-Za-z]\w{0,5}:\d|\bat [\w$.<>]+\('
+_SIGNAL = re.compile(_SIGNAL_PATTERN, re.IGNORECASE)
+_LOCATION = re.compile(_LOCATION_PATTERN)
+try:  # an RE2 set (a DFA) answers both per line ~10x faster; same answers on ASCII text
+    import re2
+
+    _KINDS = re2.Set.SearchSet()
+    _KINDS.Add("(?i)" + _SIGNAL_PATTERN)  # index 0
+    _KINDS.Add(_LOCATION_PATTERN)  # index 1
+    _KINDS.Compile()
+except ImportError:
+    _KINDS = None
 _NUMBER_OR_HEX = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _repeat_key(line: str) -> str:
-    """A line without its numbers and hex runs: retries of one error differ only there."""
-    return _NUMBER_OR_HEX.sub("", line)
+    """A line without its numbers (and hex addresses): retries of one error differ only there."""
+    if "0x" in line:
+        return _NUMBER_OR_HEX.sub("", line)
+    return line.translate(_NO_DIGITS)
+
+
+def _kind(line: str) -> int:
+    """2 for an error line, 1 for a source location, 0 for anything else."""
+    if _KINDS is not None and line.isascii():
+        found = _KINDS.Match(line)
+        if not found:
+            return 0
+        return 2 if 0 in found else 1
+    if _SIGNAL.search(line):
+        return 2
+    return 1 if _LOCATION.search(line) else 0
 
 
 def cause_text(message: str, text: str, file: str = "") -> str:
@@ -56,10 +83,11 @@ def cause_text(message: str, text: str, file: str = "") -> str:
         if key in seen:
             continue
         seen.add(key)
-        if _SIGNAL.search(line):
+        kind = _kind(line)
+        if kind == 2:
             if len(signal) < MAX_SIGNAL_LINES:
                 signal.append((number, line))
-        elif _LOCATION.search(line):
+        elif kind == 1:
             locations.append((number, line))
         elif len(plain) < FALLBACK_LINES:
             plain.append((number, line))

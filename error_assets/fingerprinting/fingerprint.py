@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
+import operator
 from collections.abc import Sequence
 
 from error_assets.fingerprinting.cause import cause_text
@@ -42,19 +44,71 @@ def normalized_cause(occurrence: ErrorOccurrence) -> str:
     return normalize(cause_text(occurrence.message, occurrence.text, occurrence.file))
 
 
-def fingerprint_occurrences(occurrences: Sequence[ErrorOccurrence]) -> list[ErrorOccurrence]:
-    """Copies of `occurrences` with `fingerprint` and `normalizer_version` filled, in order."""
-    known: dict[tuple[str, str, str, str], str] = {}
-    result: list[ErrorOccurrence] = []
-    for occurrence in occurrences:
-        key = (occurrence.source_kind, occurrence.message, occurrence.text, occurrence.file)
-        value = known.get(key)
-        if value is None:
-            value = fingerprint(normalized_cause(occurrence), occurrence.source_kind)
-            known[key] = value
-        result.append(
-            dataclasses.replace(
-                occurrence, fingerprint=value, normalizer_version=NORMALIZER_VERSION
-            )
-        )
-    return result
+CauseKey = tuple[str, str, str, str]  # (source_kind, message, text, file)
+
+
+def _cause_key(occurrence: ErrorOccurrence) -> CauseKey:
+    return (occurrence.source_kind, occurrence.message, occurrence.text, occurrence.file)
+
+
+def fingerprint_key(key: CauseKey) -> str:
+    """The fingerprint of one (source_kind, message, text, file)."""
+    source_kind, message, text, file = key
+    return fingerprint(normalize(cause_text(message, text, file)), source_kind)
+
+
+# Inherited by forked workers (copy-on-write), so only index ranges cross the process boundary.
+_FORK_KEYS: list[CauseKey] = []
+
+
+def _fingerprint_range(bounds: tuple[int, int]) -> list[str]:
+    return [fingerprint_key(key) for key in _FORK_KEYS[bounds[0] : bounds[1]]]
+
+
+def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
+    """Fingerprints of distinct cause keys, in order; `workers` > 1 forks that many processes.
+
+    Forking is only used where the platform offers it (Linux); elsewhere, or for small inputs,
+    the work runs in this process. Results are identical either way.
+    """
+    if workers <= 1 or len(keys) < 20_000 or "fork" not in multiprocessing.get_all_start_methods():
+        return [fingerprint_key(key) for key in keys]
+    global _FORK_KEYS
+    chunk = -(-len(keys) // (workers * 4))
+    bounds = [(start, min(start + chunk, len(keys))) for start in range(0, len(keys), chunk)]
+    _FORK_KEYS = keys
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            parts = pool.map(_fingerprint_range, bounds)
+    finally:
+        _FORK_KEYS = []
+    return [value for part in parts for value in part]
+
+
+_FIELDS = [f.name for f in dataclasses.fields(ErrorOccurrence)]
+_ALL_FIELDS = operator.attrgetter(*_FIELDS)
+_FINGERPRINT_AT = _FIELDS.index("fingerprint")
+_VERSION_AT = _FIELDS.index("normalizer_version")
+
+
+def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrence:
+    # dataclasses.replace, minus its per-call introspection (it shows at a million rows).
+    values = list(_ALL_FIELDS(occurrence))
+    values[_FINGERPRINT_AT] = value
+    values[_VERSION_AT] = NORMALIZER_VERSION
+    return ErrorOccurrence(*values)
+
+
+def fingerprint_occurrences(
+    occurrences: Sequence[ErrorOccurrence], workers: int = 1
+) -> list[ErrorOccurrence]:
+    """Copies of `occurrences` with `fingerprint` and `normalizer_version` filled, in order.
+
+    Occurrences with the same (source kind, message, text, file) are fingerprinted once.
+    `workers` > 1 spreads the distinct texts over that many forked processes.
+    """
+    distinct: dict[CauseKey, int] = {}
+    slots = [distinct.setdefault(_cause_key(o), len(distinct)) for o in occurrences]
+    values = fingerprint_keys(list(distinct), workers)
+    return [_with_fingerprint(o, values[slot]) for o, slot in zip(occurrences, slots, strict=True)]

@@ -453,6 +453,76 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+# The rules that delete text (and so can create matches for later rules) run first, always
+# through their own pre-checks; the probes below are evaluated after them.
+_DELETING_RULES = ("ansi_escape", "ansi_residue", "carriage_return", "log_line_timestamp")
+
+# One RE2 probe per rule: a necessary condition for the rule's pattern to match (no anchors,
+# no word boundaries, no lookaround), so that one pass of an RE2 set over a line tells which
+# rules can apply. Placeholders inserted by earlier rules never complete a probe's match
+# (they hold no digits and no hex runs); `bracketed_ipv6_port`, which matches a placeholder,
+# has no probe and keeps its substring trigger.
+PROBES: dict[str, str] = {
+    "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "iso_timestamp": r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d",
+    "http_date": r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d",
+    "syslog_timestamp": r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:",
+    "iso_date": r"(?:19|20)\d\d-[01]\d-[0-3]\d",
+    "epoch_timestamp": r"1\d{9}",
+    "github_run_job_ids": r"(?:runs/|job/|jobs/|attempts/|check_run_id=|(?:run|job)[_ ]id[=: ]+)\d",
+    "github_step_anchor": r"#step:\d+:\d",
+    "sha256_digest": r"sha256:[0-9a-fA-F]{12}",
+    "pid_address_pair": r"\[\d+:0x[0-9a-fA-F]",
+    "hosted_runner_name": r"(?:GitHub Actions|Hosted Agent|Azure Pipelines) \d|fv-az\d|ip-\d{1,3}-\d|i-[0-9a-f]{8}",
+    "runner_name": r"(?:runner|agent|executor|builder)-[a-z0-9-]*\d",
+    "pod_name": r"[a-z0-9]-[a-z0-9]{8,10}-[a-z0-9]{5}",
+    "memory_address": r"0x[0-9a-fA-F]",
+    "hex_id": r"[0-9a-f]{7}|[0-9A-F]{7}",
+    "ipv4": r"\d\.\d{1,3}\.\d{1,3}\.\d",
+    "localhost_port": r"(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):\d\d",
+    "temp_path": r"(?i)/tmp/|/var/tmp/|/var/folders/|/dev/shm/|\\Temp\\",
+    "build_root": r"/work/|/__w/|/_work/|:\\a\\|/builds/|/github/workspace/|/workspace/",
+    "installed_packages": r"-packages[/\\]|node_modules[/\\]|\.cargo[/\\]registry|pkg[/\\]mod[/\\]|\.m2[/\\]repository",
+    "python_stdlib": r"/lib/python3\.\d+/",
+    "home_dir": r"/home/|/Users/|/root[/\\]|:\\Users\\",
+    "source_line_column": r"\.[A-Za-z][A-Za-z0-9+]{0,5}:\d",
+    "line_number_words": r"(?i)(?:line|lines|ln|column|col)[ :=]+\d",
+    "line_column_brackets": r"\w\(\d+,\d+\)|\w:\[\d+,\d+\]|#L\d",
+    "build_file_line": r"file:\d|#\d+ ",
+    "clock_time": r"\d:\d\d:\d\d",
+    "ipv6": r"::|(?:[0-9a-fA-F]{1,4}:){7}",
+    "duration": r"\d\s?[nuµmsh]",
+    "size": r"\d\s?(?:[KMGTPk]|byte|B)",
+    "pid_tid": r"(?i)(?:pid|tid|process|thread|worker)\s?[:=#]?\s?\d",
+    "xdist_worker": r"gw\d",
+    "pytest_parameters": r"test\w*\[",
+    "random_temp_name": r"tmp[a-z0-9_]{6}",
+    "long_number": r"\d{6}",
+}
+
+
+def _probe_set() -> tuple[object, dict[int, int]] | None:
+    """An RE2 set of the probes and set index -> rule index; None without google-re2."""
+    try:
+        import re2
+    except ImportError:  # the pure-Python pre-checks give the same result, only slower
+        return None
+    probes = re2.Set.SearchSet()
+    positions: dict[int, int] = {}
+    for position, rule in enumerate(RULES):
+        if rule.name in PROBES:
+            positions[probes.Add(PROBES[rule.name])] = position
+    probes.Compile()
+    return probes, positions
+
+
+_PROBE_SET = _probe_set()
+_FIRST_PROBED = len(_DELETING_RULES)
+_UNPROBED = frozenset(
+    position
+    for position, rule in enumerate(RULES)
+    if position >= _FIRST_PROBED and rule.name not in PROBES
+)
 _SPACES = re.compile(r"[ \t\f\v]+")
 
 # Normalised form of recently seen lines: CI errors repeat the same lines across jobs, and
@@ -463,11 +533,29 @@ _LINE_CACHE_LIMIT = 200_000
 MAX_LINE_LENGTH = 2_000
 
 
-def apply_rules(text: str) -> str:
-    """Only the rule table, in order (no tidying): what each rule's example is checked against."""
+def apply_rules(text: str, use_probes: bool = True) -> str:
+    r"""Only the rule table, in order (no tidying): what each rule's example is checked against.
+
+    With google-re2 installed, one RE2 set pass picks the rules that can match (ASCII text
+    only: RE2's `\d` is ASCII); otherwise each rule's substring pre-checks decide. Both give
+    the same result (tested).
+    """
     has_digit = _DIGIT.search(text) is not None
-    for rule in RULES:
+    for rule in RULES[:_FIRST_PROBED]:
         if rule.may_match(text, has_digit):
+            text = rule.pattern.sub(rule.replacement, text)
+    if not (use_probes and _PROBE_SET is not None and text.isascii()):
+        for rule in RULES[_FIRST_PROBED:]:
+            if rule.may_match(text, has_digit):
+                text = rule.pattern.sub(rule.replacement, text)
+        return text
+    probes, positions = _PROBE_SET
+    selected = {positions[i] for i in probes.Match(text) or ()}  # type: ignore[attr-defined]
+    selected.update(_UNPROBED)
+    for position in sorted(selected):
+        rule = RULES[position]
+        # Unprobed rules match what earlier rules wrote: check them on the current text.
+        if position not in _UNPROBED or rule.may_match(text, has_digit):
             text = rule.pattern.sub(rule.replacement, text)
     return text
 

@@ -3,9 +3,10 @@
 Two texts are near-duplicates when all of these hold:
 
 * same source kind;
-* near-identical first lines (the message, or the first error line): `fuzz.ratio` of the
-  heads >= `HEAD_RATIO_THRESHOLD`, so shared boilerplate below different errors (for
-  example "Process completed with exit code 1") cannot carry a merge;
+* the same words in the first line (the message, or the first error line), numbers aside:
+  noise there is already masked, so a word that differs names a different command, module
+  or resource, and shared boilerplate below different errors (for example "Process
+  completed with exit code 1") cannot carry a merge;
 * same *key tokens*: exception and error-code names (`ValueError`, `ECONNRESET`, `E0425`,
   `F401`), source paths (`src/cart/utils.py`), stack-frame methods
   (`at com.acme.orders.Service.create(`) and status/exit codes (`exit code 137`, `503`).
@@ -33,7 +34,6 @@ from rapidfuzz import fuzz
 
 JACCARD_THRESHOLD = 0.6
 RATIO_THRESHOLD = 85.0
-HEAD_RATIO_THRESHOLD = 95.0
 MAX_CANDIDATES = 64
 
 _TOKEN = re.compile(r"<\w+>|\w+")
@@ -78,23 +78,22 @@ class Profile:
     source_kind: str
     tokens: frozenset[str]
     keys: frozenset[str]
-    head: str
+    head_words: frozenset[str]
 
 
 def profile(normalized_text: str, source_kind: str) -> Profile:
     head = normalized_text.split("\n", 1)[0]
+    head_words = frozenset(t for t in _TOKEN.findall(head) if not t.isdigit())
     return Profile(
-        normalized_text, source_kind, tokens(normalized_text), key_tokens(normalized_text), head
+        normalized_text, source_kind, tokens(normalized_text), key_tokens(normalized_text), head_words
     )
 
 
 def near_duplicates(a: Profile, b: Profile) -> bool:
     """True when `a` and `b` are near-duplicates (see the module docstring)."""
-    if a.source_kind != b.source_kind or a.keys != b.keys:
+    if a.source_kind != b.source_kind or a.keys != b.keys or a.head_words != b.head_words:
         return False
     if jaccard(a.tokens, b.tokens) < JACCARD_THRESHOLD:
-        return False
-    if fuzz.ratio(a.head, b.head, score_cutoff=HEAD_RATIO_THRESHOLD) < HEAD_RATIO_THRESHOLD:
         return False
     return fuzz.ratio(a.text, b.text, score_cutoff=RATIO_THRESHOLD) >= RATIO_THRESHOLD
 

@@ -182,3 +182,36 @@ def test_normalize_is_idempotent_on_realistic_text() -> None:
         "after <duration>"
     )
     assert normalize(once) == once
+
+
+def _lines(texts: list[str]) -> list[str]:
+    return [line for text in texts for line in text.split("\n")]
+
+
+def test_re2_probes_pick_the_same_rules_as_the_pure_python_checks() -> None:
+    import random
+
+    from error_assets.fingerprinting import rules
+    from tests.fingerprinting.quality_set import family_items
+
+    if rules._PROBE_SET is None:
+        pytest.skip("google-re2 is not installed: only the pure-Python path exists")
+    items = family_items(random.Random(9), variants=6)
+    lines = _lines([i.message for i in items] + [i.text for i in items])
+    lines += [rule.example for rule in RULES]
+    for line in lines:
+        assert apply_rules(line) == apply_rules(line, use_probes=False), line
+
+
+@pytest.mark.realworld
+def test_re2_probes_agree_on_realworld_lines(realworld_dir) -> None:
+    import json
+
+    from error_assets.fingerprinting import rules
+
+    if rules._PROBE_SET is None:
+        pytest.skip("google-re2 is not installed: only the pure-Python path exists")
+    path = realworld_dir / "error_snippets.jsonl"
+    texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+    for line in _lines(texts):
+        assert apply_rules(line) == apply_rules(line, use_probes=False), line

@@ -1,0 +1,277 @@
+"""Scale: fingerprint and cluster a million generated occurrences; Drain3 side by side.
+
+    .venv/bin/python bench/cluster_scale.py            # 1,000,000 occurrences, 2 workers
+    .venv/bin/python bench/cluster_scale.py --quick    # 100,000 occurrences
+
+Occurrences are rendered from tests/fixtures/clustering/families.json with fresh noise each
+(timestamps, ids, paths, ...); families with a module slot get `--modules` synthetic module
+names, so there are thousands of distinct failures, and 1 % are one-off failures. Group sizes
+follow a Zipf law. Every occurrence is labelled with its failure, so pairwise precision and
+recall are computed over all of them.
+
+Drain3 (`pip install drain3`) is measured on a sample of the same occurrences (all of them
+when `--drain-sample` is large enough) and its time is extrapolated linearly to the full
+size; the output says so. Ours is measured on the same sample too, so the ratio is taken
+side by side in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
+from error_assets.models import ErrorOccurrence
+from tests.fingerprinting.quality_set import (
+    NOISE,
+    family_groups,
+    load_families,
+    pairwise_scores,
+)
+
+PARTITION = "2026-11-28-03:00"
+_SLOT = re.compile(r"\{(\w+)\}")
+_SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zen", "pra", "dul", "fix", "gor", "hub"]
+
+
+def _compile(template: str) -> list[tuple[bool, str]]:
+    """A template as (is_slot, literal-or-slot-name) parts, for fast rendering."""
+    parts, last = [], 0
+    for match in _SLOT.finditer(template):
+        parts.append((False, template[last : match.start()]))
+        parts.append((True, match.group(1)))
+        last = match.end()
+    parts.append((False, template[last:]))
+    return parts
+
+
+def _render(parts: list[tuple[bool, str]], rng: random.Random, fixed: dict[str, str]) -> str:
+    out = []
+    for is_slot, value in parts:
+        if not is_slot:
+            out.append(value)
+        elif value in fixed:
+            out.append(fixed[value])
+        else:
+            out.append(NOISE[value](rng))
+    return "".join(out)
+
+
+def _module_names(rng: random.Random, count: int) -> list[str]:
+    names: set[str] = set()
+    while len(names) < count:
+        names.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(names)
+
+
+def generate(count: int, modules: int, seed: int) -> tuple[list[ErrorOccurrence], list[str]]:
+    """`count` occurrences and their failure labels."""
+    rng = random.Random(seed)
+    extra_modules = _module_names(rng, modules)
+    groups = []
+    for family in load_families():
+        message, text = _compile(family["message"]), _compile(family["text"])
+        combos = family_groups(family)
+        if "module" in family:
+            others = [c for c in combos if c.get("module") == family["module"][0]]
+            combos += [{**c, "module": m} for c in others for m in extra_modules]
+        for combo in combos:
+            label = family["name"] + "".join(f":{k}={v}" for k, v in sorted(combo.items()))
+            groups.append((label, family["source_kind"], message, text, combo))
+    rng.shuffle(groups)
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(groups))]
+    picks = rng.choices(range(len(groups)), weights=weights, k=count)
+    occurrences, labels = [], []
+    for index, pick in enumerate(picks):
+        if rng.random() < 0.01:  # a one-off failure
+            words = " ".join(rng.choice(extra_modules) for _ in range(6))
+            label, kind, message = f"one-off:{index}", "gha_log", f"RuntimeError: {words}"
+            text = message
+        else:
+            label, kind, message_parts, text_parts, combo = groups[pick]
+            message = _render(message_parts, rng, combo)
+            text = _render(text_parts, rng, combo)
+        occurrences.append(_occurrence(index, kind, message, text))
+        labels.append(label)
+    return occurrences, labels
+
+
+def _occurrence(index: int, kind: str, message: str, text: str) -> ErrorOccurrence:
+    return ErrorOccurrence(
+        error_id=f"e{index}",
+        partition=PARTITION,
+        repo="acme/shop",
+        workflow_name="ci",
+        run_id=1_000 + index // 4,
+        run_attempt=1,
+        job_id=10_000 + index // 2,
+        job_name="test",
+        step_name="run",
+        source_kind=kind,
+        framework=kind,
+        test_name="",
+        file="",
+        line=None,
+        message=message,
+        text=text,
+        role="cause",
+    )
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its reaped children (immune to other users' load)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_ours(
+    occurrences: list[ErrorOccurrence], workers: int
+) -> tuple[float, float, list[str], int]:
+    """Wall seconds, CPU seconds, cluster id per occurrence, number of clusters."""
+    gc.collect()
+    start, cpu = time.perf_counter(), cpu_seconds()
+    fingerprinted = fingerprint_occurrences(occurrences, workers=workers)
+    clusters = build_clusters(fingerprinted, PARTITION, {})
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    assigned = {e: c.fingerprint for c in clusters for e in c.error_ids}
+    return seconds, cpu, [assigned[o.error_id] for o in occurrences], len(clusters)
+
+
+DRAIN_VARIANTS = (
+    ("Drain3 default", False, 0.4),
+    ("Drain3 + masks", True, 0.4),
+    ("Drain3 + masks, sim 0.7", True, 0.7),
+)
+
+
+def drain_miner(masking: bool, similarity: float = 0.4):
+    from drain3 import TemplateMiner
+    from drain3.masking import MaskingInstruction
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    config.drain_sim_th = similarity
+    if masking:  # the usual masks from Drain3's examples, written out here
+        config.masking_instructions = [
+            MaskingInstruction(
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "UUID",
+            ),
+            MaskingInstruction(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?", "IP"),
+            MaskingInstruction(r"0x[0-9a-fA-F]+", "HEX"),
+            MaskingInstruction(r"\b[0-9a-f]{7,40}\b", "SHA"),
+            MaskingInstruction(r"\d+", "NUM"),
+        ]
+    return TemplateMiner(config=config)
+
+
+def drain_input(occurrence: ErrorOccurrence) -> str:
+    """Drain3 mines one line: the message and text, newlines flattened."""
+    return " ".join(f"{occurrence.message}\n{occurrence.text}".split())
+
+
+def run_drain(
+    occurrences: list[ErrorOccurrence], masking: bool, similarity: float
+) -> tuple[float, float, list[str]]:
+    """Wall seconds, CPU seconds and the cluster id per occurrence."""
+    miner = drain_miner(masking, similarity)
+    gc.collect()
+    start, cpu = time.perf_counter(), cpu_seconds()
+    ids = [miner.add_log_message(drain_input(o))["cluster_id"] for o in occurrences]
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    return seconds, cpu, [str(i) for i in ids]
+
+
+def peak_rss_mib() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--occurrences", type=int, default=1_000_000)
+    parser.add_argument("--modules", type=int, default=300, help="synthetic modules per family")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--drain-sample", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="100,000 occurrences, smaller sample")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.occurrences, args.drain_sample = 100_000, 10_000
+
+    start = time.perf_counter()
+    occurrences, labels = generate(args.occurrences, args.modules, args.seed)
+    print(
+        f"generated {len(occurrences):,} occurrences of {len(set(labels)):,} failures "
+        f"in {time.perf_counter() - start:.1f}s (not timed below)"
+    )
+    try:
+        import drain3  # noqa: F401
+    except ImportError:
+        drain_available = False
+        print("drain3 is not installed (pip install drain3): Drain3 columns skipped")
+    else:
+        drain_available = True
+
+    sample = min(args.drain_sample, len(occurrences))
+    rows = []
+    # Side by side on the sample: ours (1 process) and Drain3, same occurrences, same run.
+    ours_seconds, ours_cpu, ours_ids, _ = run_ours(occurrences[:sample], workers=1)
+    score = pairwise_scores(labels[:sample], ours_ids)
+    rows.append(("ours, 1 process", sample, ours_seconds, ours_cpu, score))
+    drain_rows = []
+    if drain_available:
+        for name, masking, similarity in DRAIN_VARIANTS:
+            seconds, cpu, ids = run_drain(occurrences[:sample], masking, similarity)
+            score = pairwise_scores(labels[:sample], ids)
+            rows.append((name, sample, seconds, cpu, score))
+            drain_rows.append((name, seconds / sample, cpu / sample, score))
+
+    full_seconds, full_cpu, full_ids, clusters = run_ours(occurrences, workers=args.workers)
+    full_score = pairwise_scores(labels, full_ids)
+    own_rss, child_rss = peak_rss_mib()
+    name = f"ours, {args.workers} workers (all)"
+    rows.append((name, len(occurrences), full_seconds, full_cpu, full_score))
+
+    print(
+        f"\n{'method':<28} {'occurrences':>11} {'wall s':>8} {'cpu s':>8} {'occ/s':>9} "
+        f"{'us/occ cpu':>10} {'precision':>9} {'recall':>7}"
+    )
+    for name, count, seconds, cpu, score in rows:
+        print(
+            f"{name:<28} {count:>11,} {seconds:>8.2f} {cpu:>8.2f} {count / seconds:>9,.0f} "
+            f"{cpu / count * 1e6:>10.1f} {score.precision:>9.4f} {score.recall:>7.4f}"
+        )
+    print(
+        f"\nall: {len(occurrences):,} occurrences -> {clusters:,} clusters in {full_seconds:.1f}s "
+        f"wall / {full_cpu:.1f}s cpu ({len(occurrences) / full_seconds:,.0f} occ/s); "
+        f"peak RSS {own_rss:,.0f} MiB (main), {child_rss:,.0f} MiB (largest worker); "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(f"goal < 60 s wall for all of them: {'met' if full_seconds < 60 else 'NOT met'}")
+    for name, per_item, cpu_per_item, score in drain_rows:
+        estimate = per_item * len(occurrences)
+        print(
+            f"{name}: measured on {sample:,}, extrapolated linearly to {len(occurrences):,}: "
+            f"{estimate:,.0f}s wall; speed ratio ours/Drain3 = {estimate / full_seconds:.2f}x "
+            f"(all, {args.workers} workers) and {cpu_per_item * sample / ours_cpu:.2f}x "
+            f"(cpu per occurrence, 1 process, same sample); precision "
+            f"{full_score.precision:.4f} (ours) vs {score.precision:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
