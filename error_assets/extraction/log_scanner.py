@@ -17,7 +17,7 @@ from typing import BinaryIO
 from error_assets.extraction.findings import Finding
 from error_assets.extraction.line_rules import Hit, classify
 from error_assets.extraction.log_lines import CleanLine, clean_line, decode
-from error_assets.extraction.prefilter import Prefilter
+from error_assets.extraction.prefilter import NOISE, Prefilter
 from error_assets.extraction.ranking import message_core
 
 BLOCK_BYTES = 4 << 20
@@ -149,7 +149,10 @@ class LogScanner:
 
     def _candidate(self, buffer: bytes, start: int, stop: int, end: int, line_no: int) -> int:
         """Handle one candidate line; return the offset where the search resumes."""
-        raw = decode(buffer[start : min(stop, start + CANDIDATE_BYTES)])
+        head = buffer[start : min(stop, start + CANDIDATE_BYTES)]
+        if any(noise in head for noise in NOISE):
+            return stop + 1
+        raw = decode(head)
         if "\ufffd" in raw and self.result.invalid_utf8_line is None:
             self.result.invalid_utf8_line = line_no
         line = clean_line(raw)
