@@ -91,7 +91,10 @@ def _print_console(report: CIStepReport, out: TextIO, annotate: bool) -> None:
     for failure in report.failures:
         print(wc.warning(f"error-assets ci: {failure}"), file=out)
     if report.budget_exhausted:
-        print(wc.warning(report.notes[-1] if report.notes else "time budget spent"), file=out)
+        print(
+            wc.warning(f"error-assets ci: time budget of {report.budget_seconds:g} s spent"),
+            file=out,
+        )
     if annotate:
         for line in annotation_lines(report):
             print(line, file=out)

@@ -276,6 +276,7 @@ class _Work:
         elif first.finished:
             report.failures.append(f"rules/offline classification: {_describe(first.error)}")
         else:
+            report.budget_exhausted = True
             report.notes.append("The rules/offline classification did not finish in time.")
         if llm is None:
             return
@@ -283,6 +284,7 @@ class _Work:
         outcome = llm.wait(reserve=reserve)
         fallback = "the verdicts shown come from the rules and the offline classifier"
         if not outcome.finished:
+            report.budget_exhausted = True
             report.notes.append(f"The LLM did not answer within the time budget; {fallback}.")
         elif outcome.error is not None:
             report.notes.append(

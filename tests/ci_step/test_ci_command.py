@@ -30,12 +30,6 @@ def stage(realworld_dir: Path, workdir: Path, *names: str) -> None:
         shutil.copyfile(realworld_dir / name, target)
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ERROR_ASSETS_HOME for the module: the offline model is trained once, not per test."""
-    return tmp_path_factory.mktemp("ci-home")
-
-
 def local_documents(path: Path) -> list[dict]:
     with sqlite3.connect(path) as conn:
         return [json.loads(r[0]) for r in conn.execute("SELECT body FROM documents ORDER BY id")]
