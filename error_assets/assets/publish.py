@@ -15,7 +15,7 @@ from error_assets.checks import (
 from error_assets.models import CIJob, Classification, Cluster
 from error_assets.partitions import backfill_policy, hourly_partitions
 from error_assets.resources import StoreResource
-from error_assets.stores.documents import build_document
+from error_assets.stores.documents import build_document, keep_original_decision
 
 # The schedule publishes each hour a few minutes past the next one; two missed hours in a row
 # mean the schedule, the daemon or the run queue has stalled, and the UI should say so.
@@ -64,7 +64,12 @@ def error_index(
     stored: dict[str, list[str]] = {}
     try:
         for partition in sorted(documents):
-            result = opened.replace_partition(partition, documents[partition])
+            previous = {d["s_error_id"]: d for d in opened.partition_documents(partition)}
+            docs = [
+                keep_original_decision(doc, previous.get(doc["s_error_id"]))
+                for doc in documents[partition]
+            ]
+            result = opened.replace_partition(partition, docs)
             written += result.written
             deleted += result.deleted_stale
         # Read back what the store now holds, as a reader would see it.

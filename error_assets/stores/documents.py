@@ -133,3 +133,38 @@ def _framework(cluster: Cluster) -> str:
 
 def missing_required(doc: Mapping[str, Any]) -> list[str]:
     return [f for f in REQUIRED_FIELDS if f not in doc]
+
+
+# The record of a decision: kept from the partition's previous document when a rerun reaches
+# the same verdict (typically from the cache), so re-materialising never rewrites history.
+DECISION_RECORD_FIELDS: tuple[str, ...] = (
+    "s_classifier",
+    "s_classifier_kind",
+    "ts_classified_at",
+    "l_prompt_tokens",
+    "l_output_tokens",
+    "l_cached_tokens",
+    "l_cache_write_tokens",
+    "f_cost_usd",
+)
+VERDICT_FIELDS: tuple[str, ...] = (
+    "s_primary_category",
+    "f_confidence_score",
+    "s_root_cause_summary",
+    "s_evidence_line",
+    "s_prompt_version",
+    "s_rules_version",
+)
+
+
+def keep_original_decision(
+    new: dict[str, Any], previous: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`new`, with the decision record of `previous` when both carry the same verdict."""
+    if previous is None or any(new.get(f) != previous.get(f) for f in VERDICT_FIELDS):
+        return new
+    kept = dict(new)
+    for f in DECISION_RECORD_FIELDS:
+        if f in previous:
+            kept[f] = previous[f]
+    return kept

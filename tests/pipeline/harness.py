@@ -25,9 +25,11 @@ def recent_hours(count: int, hours_ago: int = 3) -> list[datetime]:
     return [end - timedelta(hours=count - 1 - i) for i in range(count)]
 
 
-def make_home(home: Path, hours: list[datetime], seed: int = SEED) -> Settings:
+def make_home(
+    home: Path, hours: list[datetime], seed: int = SEED, jobs_per_hour: int = JOBS_PER_HOUR
+) -> Settings:
     settings = Settings.from_env({"ERROR_ASSETS_HOME": str(home)})
-    write_sample(settings.archive, hours[0], len(hours), JOBS_PER_HOUR, seed)
+    write_sample(settings.archive, hours[0], len(hours), jobs_per_hour, seed)
     return settings
 
 
