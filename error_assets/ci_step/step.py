@@ -101,7 +101,7 @@ def run_ci_step(
             f" done: {', '.join(report.stages_done) or 'nothing'}."
         )
     elif outcome.error is not None:
-        report.failures.append(f"internal error while {report.stage}: {_describe(outcome.error)}")
+        report.failures.append(f"failed while {report.stage}: {_describe(outcome.error)}")
     report.elapsed = budget.elapsed
     return report
 
