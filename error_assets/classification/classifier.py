@@ -322,7 +322,30 @@ class Classifier:
                 )
                 stats["offline"] += 1
         stats["cost_usd"] = round(stats["cost_usd"], 8)
-        return ClassificationRun([decided[item.key] for item in items], stats)
+        return ClassificationRun(self._in_input_order(items, decided), stats)
+
+    @staticmethod
+    def _in_input_order(
+        items: list[ClassificationInput], decided: Mapping[str, Classification]
+    ) -> list[Classification]:
+        """One verdict per input; a key's cost and tokens are carried by its first input only,
+        so summing over the verdicts (or the published documents) counts each request once."""
+        seen: set[str] = set()
+        verdicts = []
+        for item in items:
+            verdict = decided[item.key]
+            if item.key in seen and (verdict.cost_usd or verdict.input_tokens):
+                verdict = dataclasses.replace(
+                    verdict,
+                    input_tokens=0,
+                    output_tokens=0,
+                    cache_read_tokens=0,
+                    cache_write_tokens=0,
+                    cost_usd=0.0,
+                )
+            seen.add(item.key)
+            verdicts.append(verdict)
+        return verdicts
 
     def _stored(self, keys: list[str]) -> dict[str, Mapping[str, Any]]:
         if self.store is None or not keys:
