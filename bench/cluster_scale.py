@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
+from error_assets.fingerprinting.rules import clear_line_cache
 from error_assets.models import ErrorOccurrence
 from tests.fingerprinting.quality_set import (
     NOISE,
@@ -138,6 +139,7 @@ def run_ours(
     occurrences: list[ErrorOccurrence], workers: int
 ) -> tuple[float, float, list[str], int]:
     """Wall seconds, CPU seconds, cluster id per occurrence, number of clusters."""
+    clear_line_cache()
     gc.collect()
     start, cpu = time.perf_counter(), cpu_seconds()
     fingerprinted = fingerprint_occurrences(occurrences, workers=workers)

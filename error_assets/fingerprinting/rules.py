@@ -560,6 +560,11 @@ def apply_rules(text: str, use_probes: bool = True) -> str:
     return text
 
 
+def clear_line_cache() -> None:
+    """Forget normalised lines (benchmarks start cold; the cache is never required)."""
+    _LINE_CACHE.clear()
+
+
 def normalize_line(line: str) -> str:
     """One line through the rule table, blanks collapsed and stripped."""
     cached = _LINE_CACHE.get(line)

@@ -85,7 +85,11 @@ def profile(normalized_text: str, source_kind: str) -> Profile:
     head = normalized_text.split("\n", 1)[0]
     head_words = frozenset(t for t in _TOKEN.findall(head) if not t.isdigit())
     return Profile(
-        normalized_text, source_kind, tokens(normalized_text), key_tokens(normalized_text), head_words
+        normalized_text,
+        source_kind,
+        tokens(normalized_text),
+        key_tokens(normalized_text),
+        head_words,
     )
 
 
