@@ -92,7 +92,7 @@ def test_caching_engages_on_the_second_call_and_usage_is_recorded(
             verdict.cache_read_tokens,
             verdict.cache_write_tokens,
         )
-        assert verdict.cost_usd == pytest.approx(cost_usd(MODEL, usage), rel=1e-6)
+        assert verdict.cost_usd == pytest.approx(cost_usd(MODEL, usage), abs=1e-8)
         assert verdict.cost_usd > 0 and verdict.prompt_version
     assert second.cost_usd < first.cost_usd  # the cache read is cheaper than the write
     assert run.stats["requests_with_cache_read"] == 1
@@ -274,7 +274,7 @@ def test_batch_mode_handles_each_result_kind(fake_anthropic: FakeAnthropic, tmp_
         verdict.cache_read_tokens,
         verdict.cache_write_tokens,
     )
-    assert verdict.cost_usd == pytest.approx(cost_usd(MODEL, usage) / 2, rel=1e-6)
+    assert verdict.cost_usd == pytest.approx(cost_usd(MODEL, usage) / 2, abs=1e-8)
     posts = [r for r in fake_anthropic.requests if r.method == "POST"]
     assert [r.path for r in posts] == ["/v1/messages/batches"]
     assert not list((tmp_path / "state" / "batches").glob("*.json"))  # finished: state dropped
