@@ -87,7 +87,10 @@ class FakeAnthropic:
         self.batches: dict[str, FakeBatch] = {}
         self._faults: deque[Fault] = deque()
         self._batch_kinds: dict[int, str] = {}
-        self._cache: set[str] = set()
+        self._cache: dict[
+            str, float
+        ] = {}  # prefix hash -> last use (5-minute TTL, refreshed on read)
+        self.cache_ttl_s = 300.0
         self._counter = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -164,12 +167,13 @@ class FakeAnthropic:
         read = write = 0
         if cacheable and system_tokens >= self.min_cacheable_tokens:
             key = hashlib.sha256((params["model"] + "\x00" + system_text).encode()).hexdigest()
+            now = time.monotonic()
             with self._lock:
-                if key in self._cache:
+                if now - self._cache.get(key, -1e18) <= self.cache_ttl_s:
                     read = system_tokens
                 else:
-                    self._cache.add(key)
                     write = system_tokens
+                self._cache[key] = now
             input_tokens = user_tokens
         else:
             input_tokens = user_tokens + system_tokens
