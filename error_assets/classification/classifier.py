@@ -364,6 +364,8 @@ class Classifier:
         title = taxonomy_category(label.category).title.lower()
         summary = label.summary or f"Labelled a {title} failure by a person ({label.source})."
         evidence = ""
+        if label.source == "store":
+            evidence = str((doc or {}).get("s_evidence_line") or "")
         if label.pattern is not None:
             for line in text.splitlines():
                 if label.pattern.search(line):
