@@ -104,6 +104,9 @@ def _print_console(report: CIStepReport, out: TextIO, annotate: bool) -> None:
         f" in {report.elapsed:.2f} s",
         file=out,
     )
+    if report.timings:
+        stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.timings.items())
+        print(f"error-assets: stages: {stages}", file=out)
 
 
 def annotation_lines(report: CIStepReport) -> list[str]:

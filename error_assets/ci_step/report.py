@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +41,16 @@ class CIStepReport:
     budget_exhausted: bool = False
     elapsed: float = 0.0
 
+    # Seconds per finished stage, measured from the end of the one before (concurrent passes
+    # overlap, so they do not add up to the total).
+    timings: dict[str, float] = field(default_factory=dict)
+    _mark: float = field(default_factory=time.monotonic)
+
     def finish_stage(self, name: str) -> None:
+        now = time.monotonic()
         self.stages_done.append(name)
+        self.timings[name] = round(now - self._mark, 3)
+        self._mark = now
 
     @property
     def classified(self) -> list[ClassifiedError]:

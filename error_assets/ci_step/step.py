@@ -181,6 +181,8 @@ class _Work:
         return [(kind, paths) for kind, paths in groups if paths]
 
     def _extract(self, groups: Sequence[tuple[str, list[Path]]]) -> list[ErrorOccurrence]:
+        if not groups:
+            return []
         from error_assets.extraction import extract_paths
 
         found: list[ErrorOccurrence] = []
