@@ -22,13 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
-from opensearchpy.exceptions import (
-    ConnectionError as OpenSearchConnectionError,
-)
-from opensearchpy.exceptions import (
-    OpenSearchException,
-    TransportError,
-)
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import OpenSearchException, TransportError
+from opensearchpy.exceptions import SSLError as OpenSearchSSLError
 
 from error_assets.settings import Settings
 from error_assets.stores.base import (
@@ -107,7 +103,8 @@ class OpenSearchStore:
         self.max_chunk_bytes = max_chunk_bytes
         self.retry_backoff = retry_backoff
         self.replicas = replicas
-        self._write_index: str | None = None
+        # None until `ensure_ready` ran; then whether `index` is a plain index (else an alias).
+        self._plain_index: bool | None = None
         options: dict[str, Any] = {
             "hosts": [self.url],
             "timeout": timeout,
@@ -142,6 +139,12 @@ class OpenSearchStore:
 
     def _failure(self, action: str, error: Exception) -> StoreError:
         """A StoreError naming the URL and what we were doing (never the credentials)."""
+        if isinstance(error, OpenSearchSSLError):
+            return StoreError(
+                f"TLS with OpenSearch at {self.url} failed while {action}: {error}. Point "
+                "OPENSEARCH_CA_CERTS at the CA that signed its certificate (verification is on "
+                "by default; OPENSEARCH_VERIFY_CERTS=false turns it off)"
+            )
         if isinstance(error, OpenSearchConnectionError):
             return StoreError(f"OpenSearch at {self.url} is unreachable while {action}: {error}")
         if isinstance(error, TransportError):
@@ -160,7 +163,7 @@ class OpenSearchStore:
         """Install the template and create the write alias + first backing index if absent."""
         try:
             self._install_template()
-            self._write_index = self._resolve_write_index()
+            self._plain_index = self._resolve_write_index() == self.index
         except OpenSearchException as error:
             raise self._failure(f"preparing index {self.index!r}", error) from error
 
@@ -205,11 +208,15 @@ class OpenSearchStore:
             "write index; mark one with is_write_index"
         )
 
-    def _ready(self) -> str:
-        if self._write_index is None:
+    def _ready(self) -> None:
+        if self._plain_index is None:
             self.ensure_ready()
-        assert self._write_index is not None
-        return self._write_index
+
+    def _current_write_index(self) -> str:
+        try:
+            return self.index if self._plain_index else self._alias_write_index()
+        except OpenSearchException as error:
+            raise self._failure(f"resolving the write index of {self.index!r}", error) from error
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -220,22 +227,42 @@ class OpenSearchStore:
         for doc in documents:
             _check_document(doc, partition)
             ids.append(document_id(doc["s_error_hash"], partition))
-        write_index = self._ready()
+        self._ready()
+        # Resolved now, not at start-up: an operator may have rolled the alias over since.
+        write_index = self._current_write_index()
+        # A partition published for the first time has nothing stale: skip listing its ids.
+        had_documents = self._partition_count(partition) > 0
         actions = (
-            {"_op_type": "index", "_index": self.index, "_id": doc_id, "_source": doc}
+            {"_op_type": "index", "_index": write_index, "_id": doc_id, "_source": doc}
             for doc_id, doc in zip(ids, documents, strict=True)
         )
         rejected = self._bulk(actions, f"publishing partition {partition}")
         if rejected:
             raise RejectedDocumentsError(partition, rejected)
-        deleted = self._delete_stale(partition, set(ids), write_index)
+        if had_documents:
+            deleted = self._delete_stale(partition, set(ids), write_index)
+        else:
+            deleted = 0
+            self._refresh(f"publishing partition {partition}")
         return PublishResult(partition=partition, written=len(ids), deleted_stale=deleted)
+
+    def _partition_count(self, partition: str) -> int:
+        action = f"counting partition {partition}"
+        self._refresh(action)  # documents of an interrupted run may not be searchable yet
+        try:
+            result = self.client.count(
+                index=self.index, body={"query": _partition_query(partition)}
+            )
+        except OpenSearchException as error:
+            raise self._failure(action, error) from error
+        return int(result["count"])
 
     def upsert_realtime(self, documents: Sequence[Mapping[str, Any]]) -> int:
         """Documents written by the CI step: kept beside the hourly ones, never in trends."""
         self._ready()
+        write_index = self._current_write_index()
         actions = (
-            {"_op_type": "index", "_index": self.index, "_id": doc["s_error_id"], "_source": doc}
+            {"_op_type": "index", "_index": write_index, "_id": doc["s_error_id"], "_source": doc}
             for doc in documents
         )
         rejected = self._bulk(actions, "publishing real-time documents")
@@ -280,15 +307,7 @@ class OpenSearchStore:
                 for hit in helpers.scan(
                     self.client,
                     index=self.index,
-                    query={
-                        "query": {
-                            "bool": {
-                                "filter": [{"term": {"s_partition": partition}}],
-                                "must_not": [_NOT_REALTIME],
-                            }
-                        },
-                        "_source": False,
-                    },
+                    query={"query": _partition_query(partition), "_source": False},
                     size=_PAGE,
                 )
                 if hit["_id"] not in keep or hit["_index"] != write_index
@@ -328,13 +347,7 @@ class OpenSearchStore:
             raise self._failure(action, error) from error
 
     def partition_documents(self, partition: str) -> list[dict[str, Any]]:
-        query = {
-            "bool": {
-                "filter": [{"term": {"s_partition": partition}}],
-                "must_not": [_NOT_REALTIME],
-            }
-        }
-        hits = self._scan(query, f"reading partition {partition}")
+        hits = self._scan(_partition_query(partition), f"reading partition {partition}")
         return [hit["_source"] for hit in sorted(hits, key=lambda hit: hit["_id"])]
 
     def realtime_documents(self) -> list[dict[str, Any]]:
@@ -605,6 +618,16 @@ def _check_document(doc: Mapping[str, Any], partition: str) -> None:
         raise StoreError(f"document {doc.get('s_error_id')!r} carries `_id` inside its body")
     if doc.get("b_realtime"):
         raise StoreError(f"document {doc.get('s_error_id')!r} is real-time; use upsert_realtime")
+
+
+def _partition_query(partition: str) -> dict[str, Any]:
+    """The partition's hourly documents (real-time ones are not part of any partition)."""
+    return {
+        "bool": {
+            "filter": [{"term": {"s_partition": partition}}],
+            "must_not": [_NOT_REALTIME],
+        }
+    }
 
 
 def _range_query(start: datetime, end: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ CLASSPATH_FILE = TARGET_DIR / "classpath.txt"
 # Touched after every successful build: Maven leaves unchanged outputs with their old mtime.
 BUILD_STAMP = TARGET_DIR / ".built"
 MAIN_CLASS = "errorassets.node.TestNode"
-HEAP_OPTIONS = ("-Xms256m", "-Xmx512m")
+HEAP = "512m"
 URL_MARKER = "OPENSEARCH_URL="
 STARTED_MARKER = "STARTED_IN_MS="
 
@@ -78,7 +79,7 @@ def _run_maven() -> None:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise NodeError("Maven (mvn) is not on PATH; it is needed to build the OpenSearch node")
-    base = [mvn, "-B", "--no-transfer-progress", "-f", str(NODE_DIR / "pom.xml"), "package"]
+    base = [mvn, "-B", "-f", str(NODE_DIR / "pom.xml"), "package"]
     started = time.monotonic()
     # Offline first: once ~/.m2 holds everything it needs no network and is much faster.
     offline = subprocess.run(
@@ -86,12 +87,21 @@ def _run_maven() -> None:
     )
     if offline.returncode != 0:
         _say("building the OpenSearch test node with Maven (the first build downloads ~100 MB)")
-        online = base[:2] + base[3:]  # show download progress on the first build
-        result = subprocess.run(online, stdout=sys.stderr, stderr=sys.stderr, check=False)
+        # Online, with Maven's download lines as progress (on our stderr when it is a real file).
+        stream = sys.stderr if _has_fileno(sys.stderr) else None
+        result = subprocess.run(base, stdout=stream, stderr=stream, check=False)
         if result.returncode != 0:
             raise NodeError(f"Maven build of {NODE_DIR} failed (exit {result.returncode})")
     BUILD_STAMP.touch()
     _say(f"built in {time.monotonic() - started:.1f}s")
+
+
+def _has_fileno(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -144,8 +154,16 @@ class OpenSearchNode:
         port: int | None = None,
         classpath: str | None = None,
         timeout: float = 180.0,
+        heap: str = HEAP,
+        settings: Mapping[str, str] | None = None,
+        fast_start: bool = True,
     ) -> OpenSearchNode:
-        """Start a node on `port` (a free one if None) keeping its state in `data_dir`."""
+        """Start a node on `port` (a free one if None) keeping its state in `data_dir`.
+
+        `heap` caps the JVM heap (-Xmx); `settings` are extra node settings (`-E key=value`).
+        `fast_start` limits the JIT to its first tier: start-up takes about half as long, peak
+        throughput is lower (right for tests, wrong for benchmarks).
+        """
         classpath = classpath or build()
         java = shutil.which("java")
         if java is None:
@@ -156,7 +174,9 @@ class OpenSearchNode:
         log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the node
         command = [
             java,
-            *HEAP_OPTIONS,
+            "-Xms256m",
+            f"-Xmx{heap}",
+            *(["-XX:TieredStopAtLevel=1"] if fast_start else []),
             "-cp",
             classpath,
             MAIN_CLASS,
@@ -166,6 +186,8 @@ class OpenSearchNode:
             str(data_dir),
             "--exit-on-stdin-eof",
         ]
+        for key, value in (settings or {}).items():
+            command += ["-E", f"{key}={value}"]
         started = time.monotonic()
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=log_file, stderr=subprocess.STDOUT
@@ -219,13 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="build if needed, then run in the foreground")
     run_parser.add_argument("--port", type=int, default=9200)
     run_parser.add_argument("--data", type=Path, default=Path(".error_assets/opensearch"))
+    run_parser.add_argument("--heap", default=HEAP, help="JVM heap cap, e.g. 512m or 1g")
     args = parser.parse_args(argv)
     try:
         classpath = build(force=getattr(args, "force", False))
         if args.command == "build":
             _say(f"up to date: {JAR}")
             return 0
-        node = OpenSearchNode.start(args.data.resolve(), args.port, classpath)
+        node = OpenSearchNode.start(
+            args.data.resolve(), args.port, classpath, heap=args.heap, fast_start=False
+        )
     except NodeError as error:
         _say(f"error: {error}")
         return 1

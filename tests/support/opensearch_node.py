@@ -13,6 +13,7 @@ where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -30,17 +31,36 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def opensearch_classpath() -> str:
+@contextlib.contextmanager
+def _uncaptured(config: pytest.Config) -> Iterator[None]:
+    """Let output through to the terminal despite pytest's capturing."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    with capture.global_and_fixture_disabled():
+        yield
+
+
+def _build_visibly(config: pytest.Config) -> str:
+    """Build the node with Maven's progress on the terminal (a first build takes minutes)."""
     try:
-        return build()
+        with _uncaptured(config):
+            return build()
     except NodeError as error:
         _unavailable(f"cannot build the OpenSearch test node: {error}")
         raise  # unreachable: skip/fail raise
 
 
 @pytest.fixture(scope="session")
-def opensearch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def opensearch_classpath(pytestconfig: pytest.Config) -> str:
+    return _build_visibly(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     override = os.environ.get("OPENSEARCH_TEST_URL", "").strip().rstrip("/")
     if override:
         try:
@@ -49,17 +69,18 @@ def opensearch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"OPENSEARCH_TEST_URL: {error}")
         yield override
         return
+    classpath = _build_visibly(pytestconfig)
     try:
-        classpath = build()
         node = OpenSearchNode.start(tmp_path_factory.mktemp("opensearch"), classpath=classpath)
     except NodeError as error:
         _unavailable(f"cannot start the OpenSearch test node: {error}")
         raise
-    print(
-        f"\n[opensearch-node] {node.url} healthy after {node.startup_seconds:.1f}s "
-        f"(node start {node.java_startup_ms} ms)",
-        file=sys.stderr,
-    )
+    with _uncaptured(pytestconfig):
+        print(
+            f"\n[opensearch-node] {node.url} healthy after {node.startup_seconds:.1f}s "
+            f"(node start {node.java_startup_ms} ms)",
+            file=sys.stderr,
+        )
     try:
         yield node.url
     finally:

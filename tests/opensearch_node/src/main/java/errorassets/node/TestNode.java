@@ -20,7 +20,8 @@ import org.opensearch.transport.Netty4Plugin;
 /**
  * One single-node OpenSearch cluster serving HTTP on 127.0.0.1, for tests and local use.
  *
- * Usage: TestNode --port N --data DIR [--cluster NAME] [--exit-on-stdin-eof]. Prints
+ * Usage: TestNode --port N --data DIR [--cluster NAME] [-E setting=value ...]
+ * [--exit-on-stdin-eof]. Prints
  * "OPENSEARCH_URL=http://..." once the node is started, then runs until SIGTERM/SIGINT (a
  * shutdown hook closes the node cleanly) or, with --exit-on-stdin-eof, until its parent process
  * closes our stdin (so a test session that dies never leaves an orphaned node behind).
@@ -46,12 +47,20 @@ public final class TestNode extends Node {
         Path data = null;
         String cluster = "error-assets-test";
         boolean exitOnStdinEof = false;
+        java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--data" -> data = Paths.get(args[++i]).toAbsolutePath();
                 case "--cluster" -> cluster = args[++i];
                 case "--exit-on-stdin-eof" -> exitOnStdinEof = true;
+                case "-E" -> {
+                    String[] pair = args[++i].split("=", 2);
+                    if (pair.length != 2) {
+                        throw new IllegalArgumentException("-E expects setting=value, got " + args[i]);
+                    }
+                    overrides.put(pair[0], pair[1]);
+                }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -75,6 +84,7 @@ public final class TestNode extends Node {
             .put("discovery.type", "single-node")
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .put("logger.level", System.getProperty("testnode.log.level", "WARN"))
+            .put(Settings.builder().loadFromMap(overrides).build())
             .build();
         // Logging must be configured before any OpenSearch class logs anything.
         LogConfigurator.registerErrorListener();
