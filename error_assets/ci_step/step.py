@@ -28,7 +28,7 @@ from error_assets.models import (
 )
 from error_assets.redaction import redact
 from error_assets.settings import Settings
-from error_assets.stores.documents import iso, partition_key
+from error_assets.stores.documents import iso, partition_key, partition_start
 
 SUMMARY_RESERVE_S = 0.5  # kept back from the worker for rendering and writing the summary
 STORE_RESERVE_S = 2.0  # kept back from the LLM for publishing, when a store is configured
@@ -141,8 +141,17 @@ class _Work:
         if not occurrences:
             return
         report.stage = "clustering"
-        report.errors = self._cluster(occurrences)
-        report.finish_stage("clustering")
+        try:
+            report.errors = self._cluster(occurrences)
+            report.finish_stage("clustering")
+        except Exception as exc:  # the errors are still worth classifying, one by one
+            report.failures.append(f"clustering failed ({_describe(exc)}); errors are unmerged")
+            allowed = llm_policy(self.settings.realtime_threshold)
+            report.errors = [
+                ClassifiedError(cluster, o, llm_eligible=allowed(cluster))
+                for o in occurrences
+                for cluster in [single_cluster(o)]
+            ]
         self._classify()
         if self.store_configured:
             report.stage = "publishing real-time documents"
@@ -400,6 +409,35 @@ class _Work:
 
         assert self.options.local_store is not None
         return LocalStore(self.options.local_store), "the local store"
+
+
+def single_cluster(occurrence: ErrorOccurrence) -> Cluster:
+    """A cluster of one occurrence, for when fingerprinting itself fails."""
+    fingerprint = stable_id("ci-step-unclustered", occurrence.source_kind, occurrence.message)
+    seen = occurrence.partition and iso(partition_start(occurrence.partition))
+    return Cluster(
+        fingerprint=fingerprint,
+        partition=occurrence.partition,
+        source_kind=occurrence.source_kind,
+        representative_message=occurrence.message,
+        representative_text=occurrence.text,
+        normalized_text=occurrence.message,
+        occurrences=1,
+        member_fingerprints=(fingerprint,),
+        error_ids=(occurrence.error_id,),
+        affected_job_ids=(occurrence.job_id,),
+        affected_run_ids=(occurrence.run_id,),
+        test_names=(occurrence.test_name,) if occurrence.test_name else (),
+        source_kinds=(occurrence.source_kind,),
+        repos=(occurrence.repo,),
+        workflow_names=(occurrence.workflow_name,),
+        job_names=(occurrence.job_name,),
+        step_names=(occurrence.step_name,) if occurrence.step_name else (),
+        first_seen=seen or "",
+        last_seen=seen or "",
+        is_new=True,
+        normalizer_version="",
+    )
 
 
 def _never(cluster: Cluster) -> bool:

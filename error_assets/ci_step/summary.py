@@ -53,7 +53,15 @@ def _headline(report: CIStepReport) -> str:
     whose = (
         "the platform, not the change" if c.category == INFRASTRUCTURE else "the code under test"
     )
-    return f"error-assets: {job} failed because of {whose}"
+    others = [
+        e
+        for e in report.classified
+        if e.classification is not None
+        and e.classification.category != c.category
+        and e.classification.confidence >= SURE
+    ]
+    also = f" (and {len(others)} error(s) of the other kind below)" if others else ""
+    return f"error-assets: {job} failed because of {whose}{also}"
 
 
 def _error_section(number: int, error: ClassifiedError) -> list[str]:

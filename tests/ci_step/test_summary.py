@@ -78,3 +78,17 @@ def test_annotations_one_per_classified_error_with_relative_files_only() -> None
     assert len(lines) == 2
     assert lines[0].startswith("::error file=src/a.py,line=3,title=Code error (90%25)::E1%0A")
     assert lines[1].startswith("::error title=Infrastructure error (90%25)::E2%0A")
+
+
+def test_a_mixed_job_says_so_in_the_headline() -> None:
+    md = render_summary(
+        report(
+            classified("No space left on device", "infrastructure_error", 0.97),
+            classified("assert 1 == 2", "code_error", 0.9),
+            classified("maybe", "code_error", 0.3),  # unsure ones do not count
+        )
+    )
+    assert md.splitlines()[0] == (
+        "## error-assets: test (3.12) failed because of the platform, not the change"
+        " (and 1 error(s) of the other kind below)"
+    )
