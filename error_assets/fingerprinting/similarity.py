@@ -15,11 +15,13 @@ Two texts are near-duplicates when all of these hold:
 * token-set Jaccard similarity >= `JACCARD_THRESHOLD`;
 * rapidfuzz's normalised Indel similarity (`fuzz.ratio`) >= `RATIO_THRESHOLD`.
 
-Candidates come from a prefix-filter index (the AllPairs / PPJoin idea): tokens are ordered
-from rare to common, and two sets with Jaccard >= t must share one of the first
-`|x| - ceil(t*|x|) + 1` tokens of each. Only those prefix tokens are indexed, at most
-`MAX_CANDIDATES` candidates are verified per text, and only cluster leaders are indexed,
-so the work stays near-linear in the number of distinct texts.
+Candidates come from blocks (source kind, key tokens and first-line words must be equal, so
+only texts sharing all three are ever compared) and, within a block, from a prefix-filter
+index (the AllPairs / PPJoin idea): tokens are ordered from rare to common, and two sets with
+Jaccard >= t must share one of the first `|x| - ceil(t*|x|) + 1` tokens of each. Only those
+prefix tokens are indexed, at most `MAX_CANDIDATES` candidates are verified per text, and
+only cluster leaders are indexed, so the work stays near-linear in the number of distinct
+texts.
 """
 
 from __future__ import annotations
@@ -37,12 +39,44 @@ RATIO_THRESHOLD = 85.0
 MAX_CANDIDATES = 64
 
 _TOKEN = re.compile(r"<\w+>|\w+")
-_KEY_TOKEN = re.compile(
-    r"\b\w*(?:Error|Exception|Exit|Failure|Fault|Panic|Interrupt|Warning)\b"
-    r"|\bE[A-Z]{4,}\b|\b[A-Z]{1,3}\d{3,5}\b"
-    r"|(?<=at )[\w$.]+(?=\()"
-    r"|[\w.<>-]*[/\\][\w./\\<>-]*\w"
-    r"|\b\w+\.(?:py|pyx|js|jsx|mjs|cjs|ts|tsx|rs|go|java|kt|scala|rb|php|cs|c|cc|cpp|h|hpp|swift|m|sh|yml|yaml|toml|json|xml|gradle)\b"
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[\w.<>$/\\-]+")
+_NAME_SUFFIXES = ("Error", "Exception", "Exit", "Failure", "Fault", "Panic", "Interrupt", "Warning")
+_CODE_WORD = re.compile(r"E[A-Z]{4,}|[A-Z]{1,3}\d{3,5}")
+_FRAME = re.compile(r"\bat ([\w$.]+)\(")
+_SOURCE_EXTENSIONS = frozenset(
+    [
+        "py",
+        "pyx",
+        "js",
+        "jsx",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "rs",
+        "go",
+        "java",
+        "kt",
+        "scala",
+        "rb",
+        "php",
+        "cs",
+        "c",
+        "cc",
+        "cpp",
+        "h",
+        "hpp",
+        "swift",
+        "m",
+        "sh",
+        "yml",
+        "yaml",
+        "toml",
+        "json",
+        "xml",
+        "gradle",
+    ]
 )
 _CODE_NUMBER = re.compile(
     r"(?:code|status|exit|signal|errno|returned|responded with|HTTP/\d\.\d|HTTP)\D{0,3}(\d{1,3})\b"
@@ -58,9 +92,22 @@ def tokens(normalized_text: str) -> frozenset[str]:
 
 def key_tokens(normalized_text: str) -> frozenset[str]:
     """What must be equal for two texts to merge: error names, source paths, status codes."""
-    keys = set(_KEY_TOKEN.findall(normalized_text))
-    for match in _CODE_NUMBER.finditer(normalized_text):
-        keys.add("#" + (match.group(1) or match.group(2)))
+    keys: set[str] = set()
+    for raw in _WORD.findall(normalized_text):
+        word = raw.strip(".-")
+        if not word:
+            continue
+        if (
+            "/" in word
+            or "\\" in word
+            or word.endswith(_NAME_SUFFIXES)
+            or _CODE_WORD.fullmatch(word)
+        ) or ("." in word and word.rsplit(".", 1)[1] in _SOURCE_EXTENSIONS):
+            keys.add(word)
+    keys.update(_FRAME.findall(normalized_text))
+    if _DIGIT.search(normalized_text):
+        for match in _CODE_NUMBER.finditer(normalized_text):
+            keys.add("#" + (match.group(1) or match.group(2)))
     return frozenset(keys)
 
 
@@ -79,6 +126,11 @@ class Profile:
     tokens: frozenset[str]
     keys: frozenset[str]
     head_words: frozenset[str]
+
+    @property
+    def block(self) -> tuple[str, frozenset[str], frozenset[str]]:
+        """What near-duplicates share exactly: the index only compares within a block."""
+        return (self.source_kind, self.keys, self.head_words)
 
 
 def profile(normalized_text: str, source_kind: str) -> Profile:
@@ -111,7 +163,8 @@ def prefix_length(size: int, threshold: float = JACCARD_THRESHOLD) -> int:
 
 @dataclass(slots=True)
 class LeaderIndex:
-    """Cluster leaders indexed by the prefix of their rare-first token order.
+    """Cluster leaders, blocked by what near-duplicates share exactly (`Profile.block`), and
+    within a block indexed by the prefix of their rare-first token order.
 
     `frequency` fixes the global token order (rarer first, ties by token) for one run; it
     must count the tokens of every text that will be added or probed.
@@ -119,7 +172,7 @@ class LeaderIndex:
 
     frequency: Counter[str]
     leaders: list[tuple[str, Profile]] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
+    postings: dict[tuple, dict[str, list[int]]] = field(default_factory=dict)
 
     @classmethod
     def for_texts(cls, profiles: Iterable[Profile]) -> LeaderIndex:
@@ -129,35 +182,37 @@ class LeaderIndex:
         return cls(frequency)
 
     def _prefix(self, item: Profile) -> list[str]:
+        if not item.tokens:
+            return [""]
         ordered = sorted(item.tokens, key=lambda t: (self.frequency[t], t))
         return ordered[: prefix_length(len(ordered))]
 
     def add(self, cluster_id: str, item: Profile) -> None:
         position = len(self.leaders)
         self.leaders.append((cluster_id, item))
+        block = self.postings.setdefault(item.block, {})
         for token in self._prefix(item):
-            self.postings.setdefault(token, []).append(position)
-        if not item.tokens:
-            self.postings.setdefault("", []).append(position)
+            block.setdefault(token, []).append(position)
 
     def best_match(self, item: Profile) -> str | None:
         """The cluster id of the most similar near-duplicate leader, or None.
 
-        Among equally similar leaders the earliest added wins, so the answer does not depend
-        on dictionary order.
+        At most `MAX_CANDIDATES` leaders are verified; among equally similar ones the earliest
+        added wins, so the answer does not depend on dictionary order.
         """
-        probe = self._prefix(item) if item.tokens else [""]
+        block = self.postings.get(item.block)
+        if not block:
+            return None
         seen: set[int] = set()
-        candidates: list[int] = []
-        for token in probe:
-            for position in self.postings.get(token, ()):
-                if position not in seen:
-                    seen.add(position)
-                    candidates.append(position)
-            if len(candidates) >= MAX_CANDIDATES:
+        for token in self._prefix(item):
+            for position in block.get(token, ()):
+                seen.add(position)
+                if len(seen) >= MAX_CANDIDATES:
+                    break
+            if len(seen) >= MAX_CANDIDATES:
                 break
         best: tuple[float, int] | None = None
-        for position in sorted(candidates)[:MAX_CANDIDATES]:
+        for position in sorted(seen):
             leader = self.leaders[position][1]
             if not near_duplicates(item, leader):
                 continue
