@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, default=168)
-    parser.add_argument("--jobs-per-hour", type=int, default=12)
+    parser.add_argument("--jobs-per-hour", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--model", default=None, help="model id (default: the project default)")
     parser.add_argument("--quick", action="store_true", help="one day instead of a week")
