@@ -17,8 +17,6 @@ TEMPLATE_VERSION = 1
 # Keyword values longer than this are kept in `_source` but not indexed (a 40 kB stack trace in
 # an `s_` field would otherwise make Lucene reject the whole document).
 KEYWORD_IGNORE_ABOVE = 4096
-# Cluster-history lookups send one terms query with every fingerprint of a partition range.
-MAX_TERMS_COUNT = 200_000
 
 _PREFIX_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("s_", {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE}),
@@ -82,7 +80,6 @@ def index_template(index: str, replicas: int = 0, shards: int = 1) -> dict[str, 
                 "index": {
                     "number_of_shards": shards,
                     "number_of_replicas": replicas,
-                    "max_terms_count": MAX_TERMS_COUNT,
                 }
             },
             "mappings": mappings(),

@@ -38,17 +38,15 @@ from error_assets.stores.base import (
     VersionSummary,
 )
 from error_assets.stores.documents import document_id, iso, missing_required
-from error_assets.stores.index_template import (
-    MAX_TERMS_COUNT,
-    TEMPLATE_VERSION,
-    index_template,
-    template_name,
-)
+from error_assets.stores.index_template import TEMPLATE_VERSION, index_template, template_name
 
 _NOT_REALTIME = {"term": {"b_realtime": True}}
 _BUCKET_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 # Largest page a single search may return (OpenSearch's default `index.max_result_window`).
 _PAGE = 10_000
+# Fingerprints per terms query: under the default `index.max_terms_count` (65,536), which an
+# index created by someone else (not from our template) may still have.
+_TERMS_CHUNK = 50_000
 _HISTORY_FIELDS = [
     "s_error_hash",
     "@timestamp",
@@ -367,8 +365,11 @@ class OpenSearchStore:
             return self._history([*base], limit)
         wanted = sorted(set(fingerprints))
         history: dict[str, ClusterSighting] = {}
-        for start in range(0, len(wanted), MAX_TERMS_COUNT // 2):
-            chunk = wanted[start : start + MAX_TERMS_COUNT // 2]
+        # Beyond one chunk, a cluster matched through members in two chunks gets its partition
+        # count from the larger side (first/last seen stay exact): a bounded approximation for
+        # lookups of over 50,000 fingerprints at once.
+        for start in range(0, len(wanted), _TERMS_CHUNK):
+            chunk = wanted[start : start + _TERMS_CHUNK]
             match = {
                 "bool": {
                     "should": [
