@@ -236,42 +236,47 @@ class Classifier:
             "llm_enabled": self.config.llm_enabled,
             "rules_version": self.rules_version,
         }
-        # One decision per key; same text under the same key is classified once.
-        unique: dict[str, ClassificationInput] = {}
-        texts: dict[str, str] = {}
+        # One decision per (key, text): rules and the offline model judge each text, so a
+        # ranged run decides exactly as hour-by-hour runs would. Claude is asked once per key.
+        unique: dict[str, ClassificationInput] = {}  # unit -> its first input
+        texts: dict[str, str] = {}  # unit -> redacted, bounded text
+        keys: dict[str, str] = {}  # unit -> key
+        units: list[str] = []  # unit of each input
         for item in items:
-            if item.key not in unique:
-                unique[item.key] = item
-                raw = item.text if item.text.strip() else item.message
-                texts[item.key] = bounded(redact(raw), self.config.max_error_length)
-        stats["unique"] = len(unique)
+            raw = item.text if item.text.strip() else item.message
+            text = bounded(redact(raw), self.config.max_error_length)
+            unit = f"{item.key}\x1f{stable_id(text)}"
+            units.append(unit)
+            if unit not in unique:
+                unique[unit], texts[unit], keys[unit] = item, text, item.key
+        stats["unique"] = len({keys[u] for u in unique})
         decided: dict[str, Classification] = {}
         now = _now()
 
-        stored = self._stored(list(unique))
+        stored = self._stored(list(dict.fromkeys(keys.values())))
         # 1. Humans.
-        for key in unique:
-            verdict = self._human(key, texts[key], stored.get(key), now)
+        for unit in unique:
+            verdict = self._human(keys[unit], texts[unit], stored.get(keys[unit]), now)
             if verdict is not None:
-                decided[key] = verdict
+                decided[unit] = verdict
                 stats["human"] += 1
         # 2. The cache (needs the prompt version only when something is cached).
         if stored:
-            for key in unique:
-                if key in decided or key not in stored:
+            for unit in unique:
+                if unit in decided or keys[unit] not in stored:
                     continue
-                verdict = self._cached(key, stored[key], now)
+                verdict = self._cached(keys[unit], stored[keys[unit]], now)
                 if verdict is not None:
-                    decided[key] = verdict
+                    decided[unit] = verdict
                     stats["cache_hits"] += 1
         # 3. Rules.
-        for key in unique:
-            if key in decided:
+        for unit in unique:
+            if unit in decided:
                 continue
-            match = self.rules.decide(texts[key])
+            match = self.rules.decide(texts[unit])
             if match is not None:
-                decided[key] = Classification(
-                    fingerprint=key,
+                decided[unit] = Classification(
+                    fingerprint=keys[unit],
                     partition="",
                     category=match.rule.category,
                     confidence=round(match.confidence, 3),
@@ -282,27 +287,48 @@ class Classifier:
                     classified_at=now,
                 )
                 stats["rule_hits"] += 1
-        # 4. Claude.
+        # 4. Claude, once per key (its first undecided text); other texts of the key reuse it.
         pending_flags: dict[str, list[str]] = {}
-        spent: dict[
-            str, Any
-        ] = {}  # LLM outcomes without a usable answer: their cost stays on record
-        llm_keys = [k for k in unique if k not in decided and (allowed is None or k in allowed)]
-        if self.config.llm_enabled and llm_keys:
+        spent: dict[str, Any] = {}  # outcomes without a usable answer: their cost stays on record
+        first_unit: dict[str, str] = {}
+        for unit in unique:
+            if unit not in decided and (allowed is None or keys[unit] in allowed):
+                first_unit.setdefault(keys[unit], unit)
+        if self.config.llm_enabled and first_unit:
+            answered: dict[str, Classification] = {}
             self._llm(
-                llm_keys, unique, texts, stored, mode, decided, pending_flags, spent, stats, now
+                list(first_unit),
+                {k: unique[u] for k, u in first_unit.items()},
+                {k: texts[u] for k, u in first_unit.items()},
+                stored,
+                mode,
+                answered,
+                pending_flags,
+                spent,
+                stats,
+                now,
             )
+            for unit in unique:
+                key = keys[unit]
+                if unit in decided or key not in answered:
+                    continue
+                if first_unit.get(key) == unit:
+                    decided[unit] = answered[key]
+                elif key in first_unit:
+                    decided[unit] = _as_cache_hit(answered[key])
         # 5. The offline model for everything left.
-        left = [k for k in unique if k not in decided]
+        left = [u for u in unique if u not in decided]
         if left:
             from error_assets.classification.offline import offline_classifier
 
             model = offline_classifier(self.config.model_cache_dir)
-            for key, verdict in zip(left, model.classify([texts[k] for k in left]), strict=True):
-                flags = tuple(pending_flags.get(key, ()))
-                outcome = spent.get(key)
+            for unit, verdict in zip(left, model.classify([texts[u] for u in left]), strict=True):
+                key = keys[unit]
+                mine = first_unit.get(key) == unit
+                flags = tuple(pending_flags.get(key, ())) if key in first_unit else ()
+                outcome = spent.get(key) if mine else None
                 usage = outcome.usage if outcome is not None else None
-                decided[key] = Classification(
+                decided[unit] = Classification(
                     fingerprint=key,
                     partition="",
                     category=verdict.category,
@@ -322,28 +348,24 @@ class Classifier:
                 )
                 stats["offline"] += 1
         stats["cost_usd"] = round(stats["cost_usd"], 8)
-        return ClassificationRun(self._in_input_order(items, decided), stats)
+        return ClassificationRun(self._in_input_order(units, decided), stats)
 
     @staticmethod
     def _in_input_order(
-        items: list[ClassificationInput], decided: Mapping[str, Classification]
+        units: list[str], decided: Mapping[str, Classification]
     ) -> list[Classification]:
-        """One verdict per input; a key's cost and tokens are carried by its first input only,
-        so summing over the verdicts (or the published documents) counts each request once."""
+        """One verdict per input. A paid verdict is carried by its first input only; later
+        inputs with the same key read as cache hits (as they would in a later run), so summing
+        over the verdicts (or the published documents) counts each request once."""
         seen: set[str] = set()
         verdicts = []
-        for item in items:
-            verdict = decided[item.key]
-            if item.key in seen and (verdict.cost_usd or verdict.input_tokens):
-                verdict = dataclasses.replace(
-                    verdict,
-                    input_tokens=0,
-                    output_tokens=0,
-                    cache_read_tokens=0,
-                    cache_write_tokens=0,
-                    cost_usd=0.0,
-                )
-            seen.add(item.key)
+        for unit in units:
+            verdict = decided[unit]
+            if verdict.fingerprint in seen and (
+                verdict.classifier.startswith("llm:") or verdict.cost_usd or verdict.input_tokens
+            ):
+                verdict = _as_cache_hit(verdict)
+            seen.add(verdict.fingerprint)
             verdicts.append(verdict)
         return verdicts
 
@@ -533,6 +555,20 @@ class Classifier:
             stats["llm"] += 1
         if claude.errors:
             stats["llm_errors"] = claude.errors[:20]
+
+
+def _as_cache_hit(verdict: Classification) -> Classification:
+    """A repeat of a paid verdict: the same decision, at no cost."""
+    classifier = "cache" if verdict.classifier.startswith("llm:") else verdict.classifier
+    return dataclasses.replace(
+        verdict,
+        classifier=classifier,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_usd=0.0,
+    )
 
 
 def build_classifier(config: ClassifierConfig, store: Any | None = None) -> Classifier:

@@ -367,3 +367,20 @@ def test_unknown_model_price_refuses_to_spend(
     with pytest.raises(KeyError, match="no list price"):
         Classifier(cfg).classify_inputs(inputs(1), mode="interactive")
     assert fake_anthropic.requests == []
+
+
+def test_a_key_seen_in_several_partitions_is_asked_once(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    items = [
+        ClassificationInput(key="same", text="widget frobnicator stalled at stage 1"),
+        ClassificationInput(key="other", text="the nightly report generator came out empty"),
+        ClassificationInput(key="same", text="widget frobnicator stalled at stage 2"),
+    ]
+    run = Classifier(config(fake_anthropic, tmp_path)).classify_inputs(items, mode="interactive")
+    first, _, repeat = run.classifications
+    assert len(fake_anthropic.message_requests()) == 2
+    assert first.classifier == f"llm:{MODEL}" and first.cost_usd > 0
+    assert repeat.classifier == "cache" and repeat.cost_usd == 0 and repeat.input_tokens == 0
+    assert repeat.category == first.category and repeat.evidence_line == first.evidence_line
+    assert run.stats["cost_usd"] == pytest.approx(sum(c.cost_usd for c in run.classifications))
