@@ -12,9 +12,14 @@ normalised text), first 16 hex digits: identical across processes and machines. 
 normaliser version (`NORMALIZER_VERSION`) is stored with every fingerprint.
 
 Clusters (`clustering.py`): exact fingerprints first, then near-duplicates merged
-(`similarity.py`: same key tokens, token Jaccard and edit-distance similarity, candidates from
-a rare-token prefix index) within the partition and against the clusters of earlier
-partitions. A cluster keeps its id as it gains members, across partitions and reruns.
+(`similarity.py`: same source kind, key tokens and first-line words, then token Jaccard and
+edit-distance similarity; candidates from blocks and a rare-token prefix index, capped per
+text) within the partition and against the clusters of earlier partitions. A cluster keeps
+its id as it gains members, across partitions and reruns.
+
+Speed: with google-re2 installed, one RE2 set pass per line picks the rules that can apply
+(the pure-Python pre-checks give identical results, tested); `fingerprint_occurrences(...,
+workers=2)` forks workers for large inputs.
 
 Pure Python; no dagster.
 """

@@ -140,3 +140,15 @@ def test_noise_does_not_change_the_fingerprint() -> None:
         [as_occurrence(_item("", first, item_id="a")), as_occurrence(_item("", again, item_id="b"))]
     )
     assert a.fingerprint == b.fingerprint
+
+
+@pytest.mark.slow
+def test_forked_workers_give_the_same_fingerprints() -> None:
+    import random
+
+    from tests.fingerprinting.quality_set import family_items
+
+    items = family_items(random.Random(2), variants=300)  # > 20,000 distinct texts: forks
+    occurrences = [as_occurrence(item, job_id=i) for i, item in enumerate(items)]
+    assert len(occurrences) > 20_000
+    assert fingerprint_occurrences(occurrences, workers=2) == fingerprint_occurrences(occurrences)
