@@ -12,6 +12,7 @@ import random
 import struct
 import subprocess
 import sys
+import uuid
 import zlib
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,9 @@ import pytest
 
 from error_assets.resources import build_resources
 from error_assets.settings import Settings
+from error_assets.stores.base import ErrorStore
 from error_assets.stores.documents import partition_key
+from error_assets.stores.index_template import template_name
 from error_assets.stores.local_store import LocalStore
 from error_assets.taxonomy import CATEGORY_NAMES, CODE, INFRASTRUCTURE
 from error_assets.trends import CHART_HEIGHT_PX, CHART_WIDTH_PX, render_chart, write_report
@@ -31,10 +34,13 @@ from tests.operations.documents import documents_for_hour
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def fill_store(store: LocalStore, first_hour: datetime, hours: int, seed: int = 5) -> None:
+def fill_store(
+    store: ErrorStore, first_hour: datetime, hours: int, seed: int = 5, every: int = 1
+) -> None:
+    """Documents for the hours from `first_hour` (each `every`-th one), some hours left quiet."""
     rng = random.Random(seed)
     seen: set[str] = set()
-    for h in range(hours):
+    for h in range(0, hours, every):
         hour = first_hour + timedelta(hours=h)
         if rng.random() < 0.15:  # quiet hours exist; the report must show them as zeros
             continue
@@ -67,13 +73,36 @@ def table(markdown: str, heading: str) -> list[list[str]]:
     return rows[1:]  # without the header
 
 
-@pytest.fixture
-def filled_store(tmp_path: Path):
+@pytest.fixture(params=["local", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+def filled_store(request: pytest.FixtureRequest, tmp_path: Path):
+    """The day before `end` hour by hour, and every fifth hour of the 15 days before it, in
+    each store implementation (their aggregations are separate code)."""
     end = datetime(2026, 11, 28, tzinfo=UTC)
-    store = LocalStore(tmp_path / "store.sqlite3")
-    fill_store(store, end - timedelta(days=16), 16 * 24)
+    if request.param == "local":
+        store = LocalStore(tmp_path / "store.sqlite3")
+    else:
+        from error_assets.stores.opensearch_store import OpenSearchStore
+
+        url = request.getfixturevalue("opensearch_url")
+        index = f"test_trends_{uuid.uuid4().hex[:10]}"
+        store = OpenSearchStore(url, index=index, retry_backoff=0.2)
+        store.ensure_ready()
+        request.addfinalizer(lambda: _drop_index(url, index))
+    fill_store(store, end - timedelta(days=16), 15 * 24, every=5)
+    fill_store(store, end - timedelta(days=1), 24, seed=6)
     yield store, end
     store.close()
+
+
+def _drop_index(url: str, index: str) -> None:
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch(hosts=[url])
+    try:
+        client.indices.delete(index=f"{index},{index}-*", ignore_unavailable=True)
+        client.indices.delete_index_template(name=template_name(index), ignore=[404])
+    finally:
+        client.close()
 
 
 def test_chart_is_a_valid_png_of_the_expected_size(filled_store, tmp_path: Path) -> None:
