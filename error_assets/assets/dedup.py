@@ -30,14 +30,17 @@ from error_assets.stores.documents import partition_start
 def error_clusters(
     context: dg.AssetExecutionContext, extracted_errors, store: StoreResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """One row per cluster (root cause) and partition: exact fingerprints, then near-duplicates
-    merged; `is_new` and first/last seen against every earlier partition in the store. In a
-    ranged run the partitions are clustered in time order, each seeing the ones before it, so
+    """One row per cluster (root cause) and partition. Each failed job contributes its
+    top-ranked occurrence (symptoms and wrappers stay in `extracted_errors`); exact
+    fingerprints first, then near-duplicates merged; `is_new` and first/last seen against
+    every earlier partition in the store. In a ranged run the partitions are clustered in time order, each seeing the ones before it, so
     a backfill gives exactly what hour-by-hour runs would."""
     from error_assets.fingerprinting import build_clusters, remember_clusters
+    from error_assets.fingerprinting.root_causes import job_root_causes
 
     by_partition: dict[str, list[ErrorOccurrence]] = defaultdict(list)
-    for occurrence in frame_records(extracted_errors, ErrorOccurrence):
+    root_causes = job_root_causes(frame_records(extracted_errors, ErrorOccurrence))
+    for occurrence in root_causes:
         by_partition[occurrence.partition].append(occurrence)
     partitions = sorted(context.partition_keys)
     with_store = store.open()
@@ -57,8 +60,9 @@ def error_clusters(
         metadata={
             "clusters": len(frame),
             "occurrences": occurrences,
+            "root_causes": len(root_causes),
             "new_clusters": int(frame["is_new"].sum()) if len(frame) else 0,
-            "dedup_ratio": round(occurrences / len(frame), 2) if len(frame) else 0.0,
+            "dedup_ratio": round(len(root_causes) / len(frame), 2) if len(frame) else 0.0,
             "preview": preview(
                 frame.sort_values("occurrences", ascending=False) if len(frame) else frame,
                 ["partition", "fingerprint", "occurrences", "is_new", "representative_message"],

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -179,34 +180,50 @@ class LocalStore:
         self, before: datetime, fingerprints: Iterable[str] | None = None, limit: int = 50_000
     ) -> dict[str, ClusterSighting]:
         params: list[Any] = [iso(before)]
-        sql = (
-            "SELECT d.fingerprint, MIN(d.partition_start), MAX(d.partition_start),"
-            " COUNT(DISTINCT d.partition), MAX(d.body)"
-            " FROM documents d WHERE d.realtime = 0 AND d.partition_start < ?"
-        )
+        where = "d.realtime = 0 AND d.partition_start < ?"
         if fingerprints is not None:
             wanted = sorted(set(fingerprints))
             if not wanted:
                 return {}
             placeholders = ",".join("?" * len(wanted))
-            sql += f" AND d.id IN (SELECT id FROM members WHERE member IN ({placeholders}))"
+            where += f" AND d.id IN (SELECT id FROM members WHERE member IN ({placeholders}))"
             params.extend(wanted)
-        sql += " GROUP BY d.fingerprint ORDER BY MAX(d.partition_start) DESC LIMIT ?"
-        params.append(limit)
+        # The most recently seen clusters first (bounded), each read in time order so the
+        # sighting keeps the cluster's first text, as clustering's own history does.
+        recent = (
+            f"SELECT d.fingerprint FROM documents d WHERE {where}"
+            " GROUP BY d.fingerprint ORDER BY MAX(d.partition_start) DESC LIMIT ?"
+        )
+        rows = self._conn.execute(
+            f"SELECT d.fingerprint, d.partition, d.partition_start, d.body FROM documents d"
+            f" WHERE {where} AND d.fingerprint IN ({recent}) ORDER BY d.partition_start, d.id",
+            [*params, *params, limit],
+        )
         history: dict[str, ClusterSighting] = {}
-        members: dict[str, set[str]] = defaultdict(set)
-        for fp, first, last, partitions, body in self._conn.execute(sql, params):
+        partitions: dict[str, set[str]] = defaultdict(set)
+        for fp, partition, start, body in rows:
             doc = json.loads(body)
-            members[fp].update(doc.get("s_member_fingerprints") or [])
-            history[fp] = ClusterSighting(
-                fingerprint=fp,
-                first_seen=min(first, doc.get("ts_first_seen") or first),
-                last_seen=max(last, doc.get("ts_last_seen") or last),
-                partitions=int(partitions),
-                normalized_text=doc.get("s_normalized_text", ""),
-                member_fingerprints=tuple(sorted(members[fp] | {fp})),
-                source_kind=doc.get("s_error_source", ""),
-            )
+            partitions[fp].add(partition)
+            known = history.get(fp)
+            members = set(doc.get("s_member_fingerprints") or []) | {fp}
+            if known is None:
+                history[fp] = ClusterSighting(
+                    fingerprint=fp,
+                    first_seen=min(start, doc.get("ts_first_seen") or start),
+                    last_seen=max(start, doc.get("ts_last_seen") or start),
+                    partitions=1,
+                    normalized_text=doc.get("s_normalized_text", ""),
+                    member_fingerprints=tuple(sorted(members)),
+                    source_kind=doc.get("s_error_source", ""),
+                )
+            else:
+                history[fp] = replace(
+                    known,
+                    first_seen=min(known.first_seen, doc.get("ts_first_seen") or start),
+                    last_seen=max(known.last_seen, doc.get("ts_last_seen") or start),
+                    partitions=len(partitions[fp]),
+                    member_fingerprints=tuple(sorted(set(known.member_fingerprints) | members)),
+                )
         return history
 
     def cached_classifications(self, fingerprints: Iterable[str]) -> dict[str, dict[str, Any]]:
