@@ -55,7 +55,8 @@ ERROR_CLUSTERS_CHECKS = [
         CLUSTERS_COVER_OCCURRENCES,
         asset="error_clusters",
         blocking=True,
-        description="Every extracted occurrence is counted in exactly one cluster of its partition.",
+        description="Every occurrence given to clustering (each failed job's root cause) is "
+        "counted in exactly one cluster of its partition.",
     )
 ]
 ERROR_CLASSIFICATIONS_CHECKS = [
@@ -152,7 +153,7 @@ def job_coverage(
 
 
 def cluster_coverage(occurrences: Mapping[str, int], clustered: Mapping[str, int]) -> CheckOutcome:
-    """Per partition, the clusters' occurrence counts add up to the extracted occurrences."""
+    """Per partition, the clusters' occurrence counts add up to the occurrences clustered."""
     partitions = sorted(set(occurrences) | set(clustered))
     off = {
         p: {"extracted": int(occurrences.get(p, 0)), "clustered": int(clustered.get(p, 0))}
