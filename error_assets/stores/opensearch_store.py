@@ -47,15 +47,7 @@ _PAGE = 10_000
 # Fingerprints per terms query: under the default `index.max_terms_count` (65,536), which an
 # index created by someone else (not from our template) may still have.
 _TERMS_CHUNK = 50_000
-_HISTORY_FIELDS = [
-    "s_error_hash",
-    "@timestamp",
-    "ts_first_seen",
-    "ts_last_seen",
-    "s_normalized_text",
-    "s_member_fingerprints",
-    "s_error_source",
-]
+_HISTORY_FIELDS = ["s_error_hash", "@timestamp", "s_normalized_text", "s_error_source"]
 
 
 def redact_url(url: str) -> str:
@@ -385,6 +377,8 @@ class OpenSearchStore:
         return {s.fingerprint: s for s in ranked[:limit]}
 
     def _history(self, filters: list[dict[str, Any]], limit: int) -> dict[str, ClusterSighting]:
+        """One sighting per cluster: the most recently seen `limit` clusters, each with its
+        first text (from its oldest document) and the union of its member fingerprints."""
         body = {
             "size": 0,
             "query": {"bool": {"filter": filters, "must_not": [_NOT_REALTIME]}},
@@ -398,10 +392,13 @@ class OpenSearchStore:
                     "aggs": {
                         "first": {"min": {"field": "@timestamp"}},
                         "last": {"max": {"field": "@timestamp"}},
-                        "newest": {
+                        "first_seen": {"min": {"field": "ts_first_seen"}},
+                        "last_seen": {"max": {"field": "ts_last_seen"}},
+                        "members": {"terms": {"field": "s_member_fingerprints", "size": 10_000}},
+                        "oldest": {
                             "top_hits": {
                                 "size": 1,
-                                "sort": [{"@timestamp": "desc"}],
+                                "sort": [{"@timestamp": "asc"}],
                                 "_source": {"includes": _HISTORY_FIELDS},
                             }
                         },
@@ -413,20 +410,17 @@ class OpenSearchStore:
         history: dict[str, ClusterSighting] = {}
         for bucket in result["aggregations"]["clusters"]["buckets"]:
             fp = bucket["key"]
-            doc = bucket["newest"]["hits"]["hits"][0]["_source"]
-            first = bucket["first"]["value_as_string"]
-            last = bucket["last"]["value_as_string"]
-            first = _iso_seconds(first)
-            last = _iso_seconds(last)
+            doc = bucket["oldest"]["hits"]["hits"][0]["_source"]
+            firsts = [_date_value(bucket["first"]), _date_value(bucket["first_seen"])]
+            lasts = [_date_value(bucket["last"]), _date_value(bucket["last_seen"])]
+            members = {str(m["key"]) for m in bucket["members"]["buckets"]} | {fp}
             history[fp] = ClusterSighting(
                 fingerprint=fp,
-                first_seen=min(first, doc.get("ts_first_seen") or first),
-                last_seen=max(last, doc.get("ts_last_seen") or last),
+                first_seen=min(v for v in firsts if v),
+                last_seen=max(v for v in lasts if v),
                 partitions=int(bucket["doc_count"]),
                 normalized_text=doc.get("s_normalized_text", ""),
-                member_fingerprints=tuple(
-                    sorted(set(doc.get("s_member_fingerprints") or []) | {fp})
-                ),
+                member_fingerprints=tuple(sorted(members)),
                 source_kind=doc.get("s_error_source", ""),
             )
         return history
@@ -640,25 +634,28 @@ def _range_query(start: datetime, end: datetime) -> dict[str, Any]:
     }
 
 
-def _iso_seconds(value: str) -> str:
-    """OpenSearch's "2026-11-28T03:00:00.000Z" as the documents' "2026-11-28T03:00:00Z"."""
-    return value[:19] + "Z" if len(value) >= 19 else value
+def _date_value(aggregation: Mapping[str, Any]) -> str:
+    """A min/max date aggregation as the documents' "2026-11-28T03:00:00Z" ("" when empty)."""
+    if aggregation.get("value") is None:
+        return ""
+    text = str(aggregation.get("value_as_string", ""))
+    return text[:19] + "Z" if len(text) >= 19 else text
 
 
 def _merge_sightings(old: ClusterSighting | None, new: ClusterSighting) -> ClusterSighting:
     if old is None:
         return new
-    newest = new if new.last_seen >= old.last_seen else old
+    oldest = old if old.first_seen <= new.first_seen else new
     return ClusterSighting(
         fingerprint=new.fingerprint,
         first_seen=min(old.first_seen, new.first_seen),
         last_seen=max(old.last_seen, new.last_seen),
         partitions=max(old.partitions, new.partitions),
-        normalized_text=newest.normalized_text,
+        normalized_text=oldest.normalized_text,
         member_fingerprints=tuple(
             sorted(set(old.member_fingerprints) | set(new.member_fingerprints))
         ),
-        source_kind=newest.source_kind,
+        source_kind=oldest.source_kind,
     )
 
 

@@ -45,8 +45,11 @@ def scenario() -> dict[str, list[dict]]:
                 category=CODE,
                 is_new=False,
                 first_seen="2026-11-19T08:00:00Z",
+                text="AssertionError: expected 5 but got 6",
             ),
-            make_document("fp-b", P2, occurrences=4, category=INFRA, is_new=False),
+            make_document(
+                "fp-b", P2, occurrences=4, category=INFRA, is_new=False, members=("fp-b", "fp-b3")
+            ),
             make_document("fp-d", P2, occurrences=7, category=INFRA, cost_usd=0.02, **LLM),
         ],
         P3: [
@@ -168,14 +171,15 @@ def test_cluster_history_before_a_partition(store: ErrorStore, published: dict) 
     assert set(history) == {"fp-a", "fp-b", "fp-c", "fp-d"}
     assert history["fp-a"] == ClusterSighting(
         fingerprint="fp-a",
-        first_seen="2026-11-19T08:00:00Z",  # carried by the newest document
+        first_seen="2026-11-19T08:00:00Z",  # carried by a later document
         last_seen="2026-11-20T11:00:00Z",
         partitions=2,
-        normalized_text="assertionerror: expected 3 but got 4",
+        normalized_text="assertionerror: expected 3 but got 4",  # the cluster's first text
         member_fingerprints=("fp-a",),
         source_kind="pytest",
     )
     assert history["fp-b"].partitions == 2
+    assert history["fp-b"].member_fingerprints == ("fp-b", "fp-b2", "fp-b3")  # all partitions
     assert history["fp-b"].first_seen == "2026-11-20T10:00:00Z"
     assert history["fp-d"].partitions == 1
     assert store.cluster_history(at("2026-11-20T10:00:00")) == {}
