@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REALTIME_THRESHOLDS = ("all", "infrastructure", "none")
-DEFAULT_MODEL = "claude-sonnet-4-6"
+# Haiku 5.5: current, built for high-volume classification, ~30x cheaper than Sonnet 4.6.
+DEFAULT_MODEL = "claude-haiku-5-5"
 DEFAULT_INDEX = "error_classifications"
 
 
