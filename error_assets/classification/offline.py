@@ -1,9 +1,14 @@
 """The offline classifier: character n-gram TF-IDF + logistic regression, no network.
 
-It is trained at first use from the labelled corpus the project owns
-(`training/<category>.txt`, one example per line, `\\n` inside an example), and kept for
-the life of the process; with a `cache_dir` the fitted model is also stored on disk,
-keyed by a hash of the corpus and the scikit-learn version.
+scikit-learn fits it from the labelled corpus the project owns (`training/<category>.txt`,
+one example per line, `\\n` inside an example); the fitted model is then exported to plain
+data (`offline_artifact.py`) and classifies in plain Python, so using it costs no
+scikit-learn, numpy or pandas import. A pre-built copy ships in the package
+(`offline_model.json`), stamped with the digest of the corpus and the training settings, so a
+fresh install loads it in milliseconds. When the corpus or the settings change, the digest
+no longer matches: the model is refitted (scikit-learn needed then) and kept in the cache
+directory; `python -m error_assets.classification.offline --rebuild` refreshes the packaged
+copy, and a test fails while it is stale.
 
 Its confidences are honest and low: probabilities from a calibrated model, capped at
 `MAX_CONFIDENCE`, because it only ever sees what no rule recognised.
@@ -11,9 +16,12 @@ Its confidences are honest and low: probabilities from a calibrated model, cappe
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import pickle
+import json
+import logging
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,13 +29,43 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from error_assets.classification.offline_artifact import (
+    ArtifactError,
+    LinearTextModel,
+    export_pipeline,
+    read_artifact,
+    write_artifact,
+)
 from error_assets.taxonomy import CODE, INFRASTRUCTURE, category, is_category
+
+log = logging.getLogger(__name__)
 
 MAX_CONFIDENCE = 0.8
 # Claiming infrastructure wrongly hides a real bug, so the model must be surer of it.
 INFRASTRUCTURE_THRESHOLD = 0.55
 MAX_LINES = 40
 MAX_EVIDENCE_CHARS = 500
+# Bump when the fitting or preprocessing code changes in a way the settings below do not show.
+TRAINING_CODE_VERSION = "2"
+PACKAGED_ARTIFACT = Path(__file__).with_name("offline_model.json")
+
+CHAR_FEATURES: dict[str, Any] = {
+    "analyzer": "char_wb",
+    "ngram_range": (3, 5),
+    "sublinear_tf": True,
+    "lowercase": True,
+    "min_df": 2,
+    "max_features": 40_000,
+}
+WORD_FEATURES: dict[str, Any] = {
+    "analyzer": "word",
+    "ngram_range": (1, 2),
+    "sublinear_tf": True,
+    "token_pattern": r"[A-Za-z_][A-Za-z_]+",
+}
+# Logistic regression's probabilities are reasonably calibrated on their own; a strong
+# regularisation keeps them away from 0 and 1 on texts unlike the training corpus.
+LOGISTIC_REGRESSION: dict[str, Any] = {"C": 2.0, "class_weight": "balanced", "max_iter": 2000}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[[0-9;]{1,12}m")
 _TIMESTAMP = re.compile(
@@ -117,81 +155,107 @@ def load_training_corpus(directory: Path | None = None) -> list[tuple[str, str]]
     return examples
 
 
-def corpus_digest(examples: Sequence[tuple[str, str]]) -> str:
-    import sklearn
+def training_settings() -> dict[str, Any]:
+    """Everything besides the corpus that shapes the fitted model and its verdicts."""
+    return {
+        "training_code_version": TRAINING_CODE_VERSION,
+        "preprocessing": {
+            "max_lines": MAX_LINES,
+            "patterns": {
+                name: pattern.pattern
+                for name, pattern in (
+                    ("ansi", _ANSI),
+                    ("timestamp", _TIMESTAMP),
+                    ("hex", _HEX),
+                    ("digits", _DIGITS),
+                    ("salient", _SALIENT),
+                    ("wrapper", _WRAPPER),
+                )
+            },
+        },
+        "features": {"chars": CHAR_FEATURES, "words": WORD_FEATURES},
+        "logistic_regression": LOGISTIC_REGRESSION,
+        "verdict": {
+            "max_confidence": MAX_CONFIDENCE,
+            "infrastructure_threshold": INFRASTRUCTURE_THRESHOLD,
+        },
+    }
 
-    digest = hashlib.sha256(sklearn.__version__.encode())
+
+def training_digest(examples: Sequence[tuple[str, str]]) -> str:
+    """A hash of the corpus and the training settings: a model fitted to anything else is stale.
+
+    Pure Python (no scikit-learn), so checking the packaged model costs a millisecond.
+    """
+    digest = hashlib.sha256(json.dumps(training_settings(), sort_keys=True).encode())
     for text, label in examples:
         digest.update(f"{label}\x1f{text}\x1e".encode())
     return digest.hexdigest()[:16]
 
 
-def _build_pipeline() -> Any:
+def fit_pipeline(examples: Sequence[tuple[str, str]]) -> Any:
+    """The scikit-learn pipeline fitted to `examples` (imports scikit-learn: seconds)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, make_pipeline
 
     features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(3, 5),
-                    sublinear_tf=True,
-                    lowercase=True,
-                    min_df=2,
-                    max_features=40_000,
-                ),
-            ),
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    sublinear_tf=True,
-                    token_pattern=r"[A-Za-z_][A-Za-z_]+",
-                ),
-            ),
-        ]
+        [("chars", TfidfVectorizer(**CHAR_FEATURES)), ("words", TfidfVectorizer(**WORD_FEATURES))]
     )
-    # Logistic regression's probabilities are reasonably calibrated on their own; a strong
-    # regularisation keeps them away from 0 and 1 on texts unlike the training corpus.
-    model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000)
-    return make_pipeline(features, model)
+    pipeline = make_pipeline(features, LogisticRegression(**LOGISTIC_REGRESSION))
+    pipeline.fit([model_text(t) for t, _ in examples], [label for _, label in examples])
+    return pipeline
+
+
+def export_fitted(pipeline: Any, examples: Sequence[tuple[str, str]]) -> LinearTextModel:
+    """The plain-data model of a pipeline fitted to `examples`, stamped with their digest."""
+    import sklearn
+
+    settings = training_settings()
+    metadata = {
+        "digest": training_digest(examples),
+        "examples": {
+            label: sum(1 for _, other in examples if other == label)
+            for label in sorted({label for _, label in examples})
+        },
+        "trained_with": {"scikit-learn": sklearn.__version__},
+        **settings["verdict"],
+        "settings": settings,
+    }
+    # As JSON has it (tuples become lists), so a model equals its own reloaded copy.
+    return export_pipeline(pipeline, json.loads(json.dumps(metadata)))
 
 
 class OfflineClassifier:
-    """Fit once, then classify texts with honest, capped confidences."""
+    """Classify texts with honest, capped confidences, in plain Python."""
 
-    def __init__(self, pipeline: Any, digest: str) -> None:
-        self._pipeline = pipeline
-        self.digest = digest
-        self._classes = list(pipeline.classes_)
+    def __init__(self, model: LinearTextModel) -> None:
+        self.model = model
+        self.digest = str(model.metadata.get("digest", ""))
+        self.max_confidence = float(model.metadata.get("max_confidence", MAX_CONFIDENCE))
+        self.infrastructure_threshold = float(
+            model.metadata.get("infrastructure_threshold", INFRASTRUCTURE_THRESHOLD)
+        )
 
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]] | None = None) -> OfflineClassifier:
+        """Fit with scikit-learn, then keep only the exported plain-data model."""
         examples = list(examples or load_training_corpus())
-        pipeline = _build_pipeline()
-        pipeline.fit([model_text(t) for t, _ in examples], [label for _, label in examples])
-        return cls(pipeline, corpus_digest(examples))
+        return cls(export_fitted(fit_pipeline(examples), examples))
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        if not texts:
-            return []
-        rows = self._pipeline.predict_proba([model_text(t) for t in texts])
-        return [dict(zip(self._classes, map(float, row), strict=True)) for row in rows]
+        return [self.model.probabilities(model_text(text)) for text in texts]
 
     def classify(self, texts: Sequence[str]) -> list[OfflineVerdict]:
         verdicts = []
         for text, probs in zip(texts, self.probabilities(texts), strict=True):
             p_infra = probs.get(INFRASTRUCTURE, 0.0)
-            chosen = INFRASTRUCTURE if p_infra >= INFRASTRUCTURE_THRESHOLD else CODE
+            chosen = INFRASTRUCTURE if p_infra >= self.infrastructure_threshold else CODE
             probability = probs.get(chosen, 0.0)
             verdicts.append(
                 OfflineVerdict(
                     category=chosen,
-                    confidence=round(min(MAX_CONFIDENCE, probability), 3),
+                    confidence=round(min(self.max_confidence, probability), 3),
                     evidence_line=self._evidence(text, chosen),
                     probability=probability,
                 )
@@ -217,49 +281,114 @@ class OfflineClassifier:
 
 
 _lock = threading.Lock()
-_trained: dict[str, OfflineClassifier] = {}
+_loaded: dict[str, OfflineClassifier] = {}
 
 
-def offline_classifier(cache_dir: Path | None = None) -> OfflineClassifier:
-    """The classifier for the packaged corpus: trained once per process, optionally cached."""
-    examples = load_training_corpus()
-    digest = corpus_digest(examples)
+def offline_classifier(
+    cache_dir: Path | None = None, *, training_dir: Path | None = None
+) -> OfflineClassifier:
+    """The classifier for the corpus (the packaged one by default), once per process.
+
+    The packaged model when it was fitted to this corpus, else the one in `cache_dir`, else
+    a fresh fit (scikit-learn), kept in `cache_dir`. Without scikit-learn a stale packaged
+    model is used, with a warning, rather than none.
+    """
+    examples = load_training_corpus(training_dir)
+    digest = training_digest(examples)
     with _lock:
-        model = _trained.get(digest) or _load_cached(cache_dir, digest)
-        if model is None:
-            model = OfflineClassifier.train(examples)
-        if cache_dir is not None and not _cache_file(cache_dir, digest).is_file():
-            _store_cached(cache_dir, model)
-        _trained[digest] = model
-        return model
+        found = _loaded.get(digest)
+        if found is None:
+            found = _load_current(cache_dir, digest) or _fit_and_cache(examples, cache_dir)
+            _loaded[digest] = found
+        return found
 
 
-def _cache_file(cache_dir: Path, digest: str) -> Path:
-    return cache_dir / f"offline-classifier-{digest}.pickle"
+def _load_current(cache_dir: Path | None, digest: str) -> OfflineClassifier | None:
+    candidates = [PACKAGED_ARTIFACT]
+    if cache_dir is not None:
+        candidates.append(cache_file(cache_dir, digest))
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            model = read_artifact(path)
+        except ArtifactError as exc:
+            log.warning("offline model ignored: %s", exc)  # a damaged copy is rebuilt
+            continue
+        if model.metadata.get("digest") == digest:
+            return OfflineClassifier(model)
+    return None
 
 
-def _load_cached(cache_dir: Path | None, digest: str) -> OfflineClassifier | None:
-    if cache_dir is None:
-        return None
-    path = _cache_file(cache_dir, digest)
-    if not path.is_file():
-        return None
+def _fit_and_cache(
+    examples: Sequence[tuple[str, str]], cache_dir: Path | None
+) -> OfflineClassifier:
     try:
-        with path.open("rb") as handle:
-            model = pickle.load(handle)  # our own file, written by _store_cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None  # a damaged cache is rebuilt, never fatal
-    return model if isinstance(model, OfflineClassifier) and model.digest == digest else None
+        pipeline = fit_pipeline(examples)
+    except ImportError:
+        if not PACKAGED_ARTIFACT.is_file():
+            raise
+        log.warning(
+            "scikit-learn is not installed and %s was fitted to another corpus; using it anyway",
+            PACKAGED_ARTIFACT.name,
+        )
+        return OfflineClassifier(read_artifact(PACKAGED_ARTIFACT))
+    model = export_fitted(pipeline, examples)
+    if cache_dir is not None:
+        try:
+            write_artifact(model, cache_file(cache_dir, model.metadata["digest"]))
+        except OSError as exc:
+            log.warning("offline model not cached in %s: %s", cache_dir, exc)  # an optimisation
+    return OfflineClassifier(model)
 
 
-def _store_cached(cache_dir: Path | None, model: OfflineClassifier) -> None:
-    if cache_dir is None:
-        return
+def cache_file(cache_dir: Path, digest: str) -> Path:
+    """Where a model fitted to the corpus with `digest` is kept in `cache_dir`."""
+    return cache_dir / f"offline-model-{digest}.json"
+
+
+def packaged_artifact_is_current() -> bool:
+    """Whether the packaged model was fitted to the packaged corpus and settings."""
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = _cache_file(cache_dir, model.digest).with_suffix(".tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump(model, handle)
-        temporary.replace(_cache_file(cache_dir, model.digest))
-    except OSError:
-        pass  # the cache is an optimisation
+        model = read_artifact(PACKAGED_ARTIFACT)
+    except ArtifactError:
+        return False
+    return model.metadata.get("digest") == training_digest(load_training_corpus())
+
+
+def rebuild_packaged_artifact(path: Path = PACKAGED_ARTIFACT) -> LinearTextModel:
+    """Fit to the packaged corpus and write the model shipped in the package."""
+    examples = load_training_corpus()
+    model = export_fitted(fit_pipeline(examples), examples)
+    write_artifact(model, path)
+    return model
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m error_assets.classification.offline",
+        description="Check or rebuild the offline model shipped in the package.",
+    )
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument(
+        "--rebuild", action="store_true", help=f"refit and write {PACKAGED_ARTIFACT.name}"
+    )
+    action.add_argument(
+        "--check", action="store_true", help="exit 1 if the packaged model is stale"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        current = packaged_artifact_is_current()
+        print(f"{PACKAGED_ARTIFACT}: {'current' if current else 'STALE (run --rebuild)'}")
+        return 0 if current else 1
+    model = rebuild_packaged_artifact()
+    size = PACKAGED_ARTIFACT.stat().st_size
+    print(
+        f"wrote {PACKAGED_ARTIFACT} ({size / 1e6:.2f} MB, {model.feature_count} features,"
+        f" digest {model.metadata['digest']})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

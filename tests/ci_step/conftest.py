@@ -9,11 +9,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ERROR_ASSETS_HOME for the CI-step tests, its offline model already fitted.
+    """One ERROR_ASSETS_HOME for the CI-step tests, its offline model ready.
 
-    On a fresh runner the step fits the offline model itself (seconds of CPU); here it is
-    fitted once, in this process, into the cache the subprocesses read, so each test's
-    budget is spent on what the test is about.
+    The step loads the model packaged with error_assets in milliseconds; only when the
+    training corpus was edited without a rebuild must it be fitted (seconds of CPU). That
+    fit happens here, once, into the cache the subprocesses read, so each test's budget is
+    spent on what the test is about.
     """
     from error_assets.classification.offline import offline_classifier
 

@@ -24,7 +24,6 @@ from error_assets.classification.offline import (
     MAX_CONFIDENCE,
     OfflineClassifier,
     load_training_corpus,
-    offline_classifier,
 )
 from error_assets.taxonomy import CODE, INFRASTRUCTURE
 
@@ -151,12 +150,6 @@ def test_identical_keys_are_classified_once_and_order_is_kept() -> None:
     run = Classifier(ClassifierConfig(), store).classify_inputs(items)
     assert [c.fingerprint for c in run.classifications] == ["a", "b", "a"]
     assert run.stats["unique"] == 2 and store.asked == [["a", "b"]]
-
-
-def test_offline_model_is_cached_on_disk(tmp_path: Path) -> None:
-    first = offline_classifier(tmp_path)
-    assert list(tmp_path.glob("offline-classifier-*.pickle"))
-    assert offline_classifier(tmp_path) is first  # and memoised in the process
 
 
 def test_offline_model_learns_its_corpus() -> None:
