@@ -32,6 +32,11 @@ from error_assets.stores.documents import iso, partition_key, partition_start
 
 SUMMARY_RESERVE_S = 0.5  # kept back from the worker for rendering and writing the summary
 STORE_RESERVE_S = 2.0  # kept back from the LLM for publishing, when a store is configured
+# The worker's own waits (offline pass, LLM) end this much before the outer wait on the
+# worker, so the worker says what ran out; with equal deadlines whichever thread got the GIL
+# first would decide (the outer one often did once the offline model stopped loading for
+# seconds, leaving the LLM thread's SDK import to compete at the deadline).
+WORKER_MARGIN_S = 0.25
 LOOKUP_LIMIT_S = 3.0  # the job-id lookup is a nicety: never worth more than this
 MAX_PER_SOURCE = 20  # occurrences kept per kind of input (the extractor ranks within it)
 ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
@@ -277,9 +282,8 @@ class _Work:
         llm = None
         if self.settings.llm_enabled and eligible:
             llm = self.budget.start(self._classifier_run, eligible, False, name="ci-step-llm")
-        reserve = SUMMARY_RESERVE_S + (
-            min(STORE_RESERVE_S, self.options.budget_seconds * 0.2) if self.store_configured else 0
-        )
+        store = min(STORE_RESERVE_S, self.options.budget_seconds * 0.2)
+        reserve = SUMMARY_RESERVE_S + WORKER_MARGIN_S + (store if self.store_configured else 0)
         first = offline.wait(reserve=reserve)
         if first.ok:
             self._record(first.value.classifications)
