@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -194,21 +195,19 @@ def test_schedule_requests_the_hour_that_just_ended() -> None:
     assert schedule.cron_schedule == "5 * * * *"
 
 
-def test_definitions_validate() -> None:
+def test_definitions_validate(tmp_path: Path) -> None:
+    """`dg check defs` loads the project's definitions (via `[tool.dg]` in pyproject.toml)."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ERROR_ASSETS_HOME": str(tmp_path / "h")}
     result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "definitions",
-            "validate",
-            "-w",
-            "workspace.yaml",
-        ],
+        [str(Path(sys.executable).parent / "dg"), "check", "defs"],
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
 def test_bad_items_are_reported_and_skipped(tmp_path: Path) -> None:
