@@ -43,20 +43,25 @@ except ImportError:
 _NUMBER_OR_HEX = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
 
 
-_NO_DIGITS = str.maketrans("", "", "0123456789")
+_DIGIT_BYTES = b"0123456789"
 
 
-def _repeat_key(line: str) -> str:
-    """A line without its numbers (and hex addresses): retries of one error differ only there."""
+def _repeat_key(line: str) -> bytes:
+    """A line without its numbers (and hex addresses): retries of one error differ only there.
+
+    As UTF-8 bytes: deleting the ASCII digit bytes there is a C loop (str.translate with a
+    table is not) and removes exactly the digits, since UTF-8 never uses those bytes inside a
+    multi-byte character. Keys are only compared with each other.
+    """
     if "0x" in line:
-        return _NUMBER_OR_HEX.sub("", line)
-    return line.translate(_NO_DIGITS)
+        return _NUMBER_OR_HEX.sub("", line).encode()
+    return line.encode().translate(None, _DIGIT_BYTES)
 
 
 def _kind(line: str) -> int:
     """2 for an error line, 1 for a source location, 0 for anything else."""
     if _KINDS is not None and line.isascii():
-        found = _KINDS.Match(line)
+        found = _KINDS.Match(line.encode())
         if not found:
             return 0
         return 2 if 0 in found else 1

@@ -20,6 +20,7 @@ import operator
 from collections.abc import Sequence
 
 from error_assets.fingerprinting.cause import cause_text
+from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, normalize
 from error_assets.models import ErrorOccurrence
 
@@ -90,6 +91,13 @@ _FIELDS = [f.name for f in dataclasses.fields(ErrorOccurrence)]
 _ALL_FIELDS = operator.attrgetter(*_FIELDS)
 _FINGERPRINT_AT = _FIELDS.index("fingerprint")
 _VERSION_AT = _FIELDS.index("normalizer_version")
+# The slots' own setters: a copy filled through them skips the frozen dataclass's __init__
+# (one object.__setattr__ call per field), about twice as fast. Only sound while the class
+# validates nothing on construction; otherwise the constructor is used.
+_SETTERS = tuple(getattr(ErrorOccurrence, name).__set__ for name in _FIELDS)
+_DIRECT_COPY = not hasattr(ErrorOccurrence, "__post_init__") and hasattr(
+    ErrorOccurrence, "__slots__"
+)
 
 
 def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrence:
@@ -97,7 +105,12 @@ def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrenc
     values = list(_ALL_FIELDS(occurrence))
     values[_FINGERPRINT_AT] = value
     values[_VERSION_AT] = NORMALIZER_VERSION
-    return ErrorOccurrence(*values)
+    if not _DIRECT_COPY:
+        return ErrorOccurrence(*values)
+    copy = object.__new__(ErrorOccurrence)
+    for setter, field_value in zip(_SETTERS, values, strict=True):
+        setter(copy, field_value)
+    return copy
 
 
 def fingerprint_occurrences(
@@ -108,7 +121,11 @@ def fingerprint_occurrences(
     Occurrences with the same (source kind, message, text, file) are fingerprinted once.
     `workers` > 1 spreads the distinct texts over that many forked processes.
     """
-    distinct: dict[CauseKey, int] = {}
-    slots = [distinct.setdefault(_cause_key(o), len(distinct)) for o in occurrences]
-    values = fingerprint_keys(list(distinct), workers)
-    return [_with_fingerprint(o, values[slot]) for o, slot in zip(occurrences, slots, strict=True)]
+    with gc_paused():
+        distinct: dict[CauseKey, int] = {}
+        slots = [distinct.setdefault(_cause_key(o), len(distinct)) for o in occurrences]
+        values = fingerprint_keys(list(distinct), workers)
+        del distinct
+        return [
+            _with_fingerprint(o, values[slot]) for o, slot in zip(occurrences, slots, strict=True)
+        ]

@@ -13,7 +13,7 @@ every fingerprint so that records made by different normalisers can be told apar
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 NORMALIZER_VERSION = "n1"
@@ -454,15 +454,21 @@ RULES: tuple[Rule, ...] = (
 )
 
 # The rules that delete text (and so can create matches for later rules) run first, always
-# through their own pre-checks; the probes below are evaluated after them.
+# through their own pre-checks; the probes of the other rules are evaluated after them.
 _DELETING_RULES = ("ansi_escape", "ansi_residue", "carriage_return", "log_line_timestamp")
 
 # One RE2 probe per rule: a necessary condition for the rule's pattern to match (no anchors,
 # no word boundaries, no lookaround), so that one pass of an RE2 set over a line tells which
 # rules can apply. Placeholders inserted by earlier rules never complete a probe's match
 # (they hold no digits and no hex runs); `bracketed_ipv6_port`, which matches a placeholder,
-# has no probe and keeps its substring trigger.
+# has no probe and keeps its substring trigger. The deleting rules' probes only tell whether
+# any of them can change the line: when one can, they run through their own pre-checks and
+# the line is probed again.
 PROBES: dict[str, str] = {
+    "ansi_escape": r"\x1b",
+    "ansi_residue": r"\[\d{1,3}(?:;\d{1,3})*m|\[m",
+    "carriage_return": r"\r",
+    "log_line_timestamp": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d",
     "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     "iso_timestamp": r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d",
     "http_date": r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d",
@@ -501,8 +507,8 @@ PROBES: dict[str, str] = {
 }
 
 
-def _probe_set() -> tuple[object, dict[int, int]] | None:
-    """An RE2 set of the probes and set index -> rule index; None without google-re2."""
+def _probe_set() -> tuple[object, tuple[int, ...]] | None:
+    """An RE2 set of the probes and, per set index, its rule's index; None without google-re2."""
     try:
         import re2
     except ImportError:  # the pure-Python pre-checks give the same result, only slower
@@ -513,16 +519,12 @@ def _probe_set() -> tuple[object, dict[int, int]] | None:
         if rule.name in PROBES:
             positions[probes.Add(PROBES[rule.name])] = position
     probes.Compile()
-    return probes, positions
+    return probes, tuple(positions[index] for index in range(len(positions)))
 
 
 _PROBE_SET = _probe_set()
 _FIRST_PROBED = len(_DELETING_RULES)
-_UNPROBED = frozenset(
-    position
-    for position, rule in enumerate(RULES)
-    if position >= _FIRST_PROBED and rule.name not in PROBES
-)
+_UNPROBED = tuple(position for position, rule in enumerate(RULES) if rule.name not in PROBES)
 _SPACES = re.compile(r"[ \t\f\v]+")
 
 # Normalised form of recently seen lines: CI errors repeat the same lines across jobs, and
@@ -533,6 +535,21 @@ _LINE_CACHE_LIMIT = 200_000
 MAX_LINE_LENGTH = 2_000
 
 
+def _apply_checked(text: str, rules: Sequence[Rule], has_digit: bool) -> str:
+    """`rules` in order, each only where its own substring / digit pre-checks allow."""
+    for rule in rules:
+        if rule.may_match(text, has_digit):
+            text = rule.pattern.sub(rule.replacement, text)
+    return text
+
+
+def _probed_positions(text: str) -> list[int]:
+    """Indexes of the rules whose probe matches `text` (ASCII), in table order."""
+    probes, positions = _PROBE_SET  # type: ignore[misc]
+    found = probes.Match(text.encode())  # type: ignore[attr-defined]
+    return sorted([positions[i] for i in found]) if found else []
+
+
 def apply_rules(text: str, use_probes: bool = True) -> str:
     r"""Only the rule table, in order (no tidying): what each rule's example is checked against.
 
@@ -540,23 +557,29 @@ def apply_rules(text: str, use_probes: bool = True) -> str:
     only: RE2's `\d` is ASCII); otherwise each rule's substring pre-checks decide. Both give
     the same result (tested).
     """
-    has_digit = _DIGIT.search(text) is not None
-    for rule in RULES[:_FIRST_PROBED]:
-        if rule.may_match(text, has_digit):
-            text = rule.pattern.sub(rule.replacement, text)
     if not (use_probes and _PROBE_SET is not None and text.isascii()):
-        for rule in RULES[_FIRST_PROBED:]:
-            if rule.may_match(text, has_digit):
-                text = rule.pattern.sub(rule.replacement, text)
-        return text
-    probes, positions = _PROBE_SET
-    selected = {positions[i] for i in probes.Match(text) or ()}  # type: ignore[attr-defined]
-    selected.update(_UNPROBED)
-    for position in sorted(selected):
+        has_digit = _DIGIT.search(text) is not None
+        text = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
+        return _apply_checked(text, RULES[_FIRST_PROBED:], has_digit)
+    selected = _probed_positions(text)
+    if selected and selected[0] < _FIRST_PROBED:
+        # A deleting rule may apply: exactly as without probes, then probe what is left.
+        has_digit = _DIGIT.search(text) is not None
+        deleted = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
+        if deleted != text:
+            text = deleted
+            selected = _probed_positions(text)
+        selected = [position for position in selected if position >= _FIRST_PROBED]
+    if _UNPROBED:  # disjoint from the probed ones
+        selected = sorted(selected + list(_UNPROBED))
+    for position in selected:
         rule = RULES[position]
         # Unprobed rules match what earlier rules wrote: check them on the current text.
-        if position not in _UNPROBED or rule.may_match(text, has_digit):
-            text = rule.pattern.sub(rule.replacement, text)
+        if position in _UNPROBED and not rule.may_match(
+            text, not rule.needs_digit or _DIGIT.search(text) is not None
+        ):
+            continue
+        text = rule.pattern.sub(rule.replacement, text)
     return text
 
 
@@ -570,7 +593,11 @@ def normalize_line(line: str) -> str:
     cached = _LINE_CACHE.get(line)
     if cached is not None:
         return cached
-    result = _SPACES.sub(" ", apply_rules(line[:MAX_LINE_LENGTH])).strip()
+    result = apply_rules(line[:MAX_LINE_LENGTH])
+    # Only a double space, a tab, \f or \v (all unprintable) can make the collapse change it.
+    if "  " in result or not result.isprintable():
+        result = _SPACES.sub(" ", result)
+    result = result.strip()
     if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
         _LINE_CACHE.clear()
     _LINE_CACHE[line] = result
