@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 
 from error_assets.fingerprinting.fingerprint import (
     canonical_source_kind,
     fingerprint_occurrences,
     normalized_cause,
 )
+from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
 from error_assets.fingerprinting.similarity import LeaderIndex, Profile, profile
 from error_assets.models import Cluster, ErrorOccurrence
@@ -34,6 +36,7 @@ from error_assets.stores.base import ClusterSighting
 from error_assets.stores.documents import iso, partition_start
 
 _ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
+_ERROR_ID = attrgetter("error_id")
 
 
 def _representative_order(occurrence: ErrorOccurrence) -> tuple[int, int, str]:
@@ -96,8 +99,12 @@ def assign_cluster_ids(
     return assignment
 
 
-def _unique(values: Sequence[object]) -> tuple:
-    return tuple(sorted({v for v in values if v not in ("", None)}))
+def _unique(members: Sequence[ErrorOccurrence], name: str) -> tuple:
+    """The distinct non-empty values of one field over `members`, sorted."""
+    values = set(map(attrgetter(name), members))
+    values.discard("")
+    values.discard(None)
+    return tuple(sorted(values))
 
 
 def build_clusters(
@@ -112,12 +119,28 @@ def build_clusters(
     if any(not o.fingerprint for o in occurrences):
         occurrences = fingerprint_occurrences(occurrences)
     hour = partition_hour(partition)
+    with gc_paused():  # a million members make many small lists and tuples
+        return _build_clusters(occurrences, partition, hour, history)
+
+
+def _build_clusters(
+    occurrences: Sequence[ErrorOccurrence],
+    partition: str,
+    hour: str,
+    history: Mapping[str, ClusterSighting],
+) -> list[Cluster]:
     by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
     for occurrence in occurrences:
-        by_fingerprint.setdefault(occurrence.fingerprint, []).append(occurrence)
+        members = by_fingerprint.get(occurrence.fingerprint)
+        if members is None:
+            by_fingerprint[occurrence.fingerprint] = [occurrence]
+        else:
+            members.append(occurrence)
+    representatives: dict[str, ErrorOccurrence] = {}
     texts: dict[str, tuple[str, str]] = {}
     for fingerprint_value, members in by_fingerprint.items():
-        first = min(members, key=_representative_order)
+        first = members[0] if len(members) == 1 else min(members, key=_representative_order)
+        representatives[fingerprint_value] = first
         texts[fingerprint_value] = (first.source_kind, normalized_cause(first))
     assignment = assign_cluster_ids(texts, history)
 
@@ -126,8 +149,12 @@ def build_clusters(
         grouped.setdefault(assignment[fingerprint_value], []).append(fingerprint_value)
     clusters = []
     for cluster_id, fingerprints in grouped.items():
-        members = [o for f in fingerprints for o in by_fingerprint[f]]
-        representative = min(members, key=_representative_order)
+        if len(fingerprints) == 1:
+            members = by_fingerprint[fingerprints[0]]
+        else:
+            members = [o for f in fingerprints for o in by_fingerprint[f]]
+        # The first of the earliest in member order, as min over all members would pick.
+        representative = min((representatives[f] for f in fingerprints), key=_representative_order)
         known = history.get(cluster_id)
         clusters.append(
             Cluster(
@@ -139,20 +166,20 @@ def build_clusters(
                 normalized_text=texts[representative.fingerprint][1],
                 occurrences=len(members),
                 member_fingerprints=tuple(fingerprints),
-                error_ids=tuple(sorted(o.error_id for o in members)),
-                affected_job_ids=_unique([o.job_id for o in members]),
-                affected_run_ids=_unique([o.run_id for o in members]),
-                test_names=_unique([o.test_name for o in members]),
-                source_kinds=_unique([o.source_kind for o in members]),
-                repos=_unique([o.repo for o in members]),
-                workflow_names=_unique([o.workflow_name for o in members]),
-                job_names=_unique([o.job_name for o in members]),
-                step_names=_unique([o.step_name for o in members]),
+                error_ids=tuple(sorted(map(_ERROR_ID, members))),
+                affected_job_ids=_unique(members, "job_id"),
+                affected_run_ids=_unique(members, "run_id"),
+                test_names=_unique(members, "test_name"),
+                source_kinds=_unique(members, "source_kind"),
+                repos=_unique(members, "repo"),
+                workflow_names=_unique(members, "workflow_name"),
+                job_names=_unique(members, "job_name"),
+                step_names=_unique(members, "step_name"),
                 first_seen=min(known.first_seen, hour) if known and hour else hour,
                 last_seen=hour,
                 is_new=known is None,
                 normalizer_version=representative.normalizer_version or NORMALIZER_VERSION,
-                frameworks=_unique([o.framework for o in members]),
+                frameworks=_unique(members, "framework"),
             )
         )
     clusters.sort(key=lambda c: (-c.occurrences, c.fingerprint))

@@ -85,6 +85,22 @@ _CODE_NUMBER = re.compile(
 )
 
 
+try:  # RE2 (a DFA) tells in one cheap pass whether `_CODE_NUMBER` could match at all
+    import re2
+
+    # A necessary condition for `_CODE_NUMBER`, case-insensitive like it (on ASCII text only:
+    # there RE2's \d, \D and case folding agree with Python's).
+    # A one-pattern set: its Match skips building a match object.
+    _CODE_NUMBER_PROBE = re2.Set.SearchSet()
+    _CODE_NUMBER_PROBE.Add(
+        r"(?i)(?:code|status|exit|signal|errno|returned|responded with|http)\D{0,3}\d"
+        r"|[45]\d\d [a-z]"
+    )
+    _CODE_NUMBER_PROBE.Compile()
+except ImportError:
+    _CODE_NUMBER_PROBE = None
+
+
 def tokens(normalized_text: str) -> frozenset[str]:
     """The word tokens of a normalised text (placeholders such as `<hex>` count as words)."""
     return frozenset(_TOKEN.findall(normalized_text))
@@ -93,7 +109,7 @@ def tokens(normalized_text: str) -> frozenset[str]:
 def key_tokens(normalized_text: str) -> frozenset[str]:
     """What must be equal for two texts to merge: error names, source paths, status codes."""
     keys: set[str] = set()
-    for raw in _WORD.findall(normalized_text):
+    for raw in set(_WORD.findall(normalized_text)):  # the answer is a set: each word once
         word = raw.strip(".-")
         if not word:
             continue
@@ -101,14 +117,25 @@ def key_tokens(normalized_text: str) -> frozenset[str]:
             "/" in word
             or "\\" in word
             or word.endswith(_NAME_SUFFIXES)
-            or _CODE_WORD.fullmatch(word)
-        ) or ("." in word and word.rsplit(".", 1)[1] in _SOURCE_EXTENSIONS):
+            or ("A" <= word[0] <= "Z" and _CODE_WORD.fullmatch(word))  # it starts with A-Z
+            or ("." in word and word.rsplit(".", 1)[1] in _SOURCE_EXTENSIONS)
+        ):
             keys.add(word)
-    keys.update(_FRAME.findall(normalized_text))
-    if _DIGIT.search(normalized_text):
+    if "at " in normalized_text:  # part of every frame match
+        keys.update(_FRAME.findall(normalized_text))
+    if _may_hold_code_number(normalized_text):
         for match in _CODE_NUMBER.finditer(normalized_text):
             keys.add("#" + (match.group(1) or match.group(2)))
     return frozenset(keys)
+
+
+def _may_hold_code_number(text: str) -> bool:
+    """False only when `_CODE_NUMBER` cannot match (it is slow to run on every text)."""
+    if _DIGIT.search(text) is None:
+        return False
+    if _CODE_NUMBER_PROBE is None or not text.isascii():
+        return True
+    return _CODE_NUMBER_PROBE.Match(text.encode()) is not None
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -173,19 +200,34 @@ class LeaderIndex:
     frequency: Counter[str]
     leaders: list[tuple[str, Profile]] = field(default_factory=list)
     postings: dict[tuple, dict[str, list[int]]] = field(default_factory=dict)
+    # Each token's place in that order, so sorting a set needs no per-token key tuple; filled
+    # by `for_texts` (an index built without it sorts by (frequency, token) directly).
+    rank: dict[str, int] = field(default_factory=dict)
+    # The last prefix computed: `best_match` then `add` of one text sort its tokens once.
+    _last_prefix: tuple[Profile | None, list[str]] = (None, [])
 
     @classmethod
     def for_texts(cls, profiles: Iterable[Profile]) -> LeaderIndex:
         frequency: Counter[str] = Counter()
         for item in profiles:
             frequency.update(item.tokens)
-        return cls(frequency)
+        order = sorted(frequency, key=lambda t: (frequency[t], t))
+        return cls(frequency, rank={token: place for place, token in enumerate(order)})
 
     def _prefix(self, item: Profile) -> list[str]:
+        last, prefix = self._last_prefix
+        if last is item:
+            return prefix
         if not item.tokens:
-            return [""]
-        ordered = sorted(item.tokens, key=lambda t: (self.frequency[t], t))
-        return ordered[: prefix_length(len(ordered))]
+            prefix = [""]
+        else:
+            try:
+                ordered = sorted(item.tokens, key=self.rank.__getitem__)
+            except KeyError:  # a token not counted (or no rank): the same order, computed
+                ordered = sorted(item.tokens, key=lambda t: (self.frequency[t], t))
+            prefix = ordered[: prefix_length(len(ordered))]
+        self._last_prefix = (item, prefix)
+        return prefix
 
     def add(self, cluster_id: str, item: Profile) -> None:
         position = len(self.leaders)
