@@ -61,6 +61,12 @@ def test_workspace_loads_from_a_separately_started_code_server(tmp_path: Path) -
     local_workspace.write_text(yaml.safe_dump(workspace))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "OPENSEARCH_"))}
     env.update(DAGSTER_HOME=str(tmp_path), ERROR_ASSETS_HOME=str(tmp_path / "home"))
+    # Create the instance's storage first: the code server and the CLI would otherwise race to
+    # create the same SQLite schema (two alembic heads).
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(tmp_path)):
+        pass
     server = subprocess.Popen(
         [
             str(VENV_BIN / "dagster"),
