@@ -28,19 +28,32 @@ from error_assets.fingerprinting.fingerprint import (
     fingerprint_occurrences,
     normalized_cause,
 )
+from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
-from error_assets.fingerprinting.similarity import LeaderIndex, Profile, profile
+from error_assets.fingerprinting.similarity import LeaderIndex, Profile, key_tokens, profile
 from error_assets.models import Cluster, ErrorOccurrence
 from error_assets.stores.base import ClusterSighting
 from error_assets.stores.documents import iso, partition_start
 
 _ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
-_ERROR_ID = attrgetter("error_id")
 
 
 def _representative_order(occurrence: ErrorOccurrence) -> tuple[int, int, str]:
     return (_ROLE_ORDER.get(occurrence.role, 3), occurrence.rank, occurrence.error_id)
+
+
+_ROLE = attrgetter("role")
+_RANK_THEN_ID = attrgetter("rank", "error_id")
+
+
+def _representative(members: Sequence[ErrorOccurrence]) -> ErrorOccurrence:
+    """min(members, key=_representative_order), with a C-level key when all share one role."""
+    if len(members) == 1:
+        return members[0]
+    if len(set(map(_ROLE, members))) == 1:  # the role's rank is the same for all
+        return min(members, key=_RANK_THEN_ID)
+    return min(members, key=_representative_order)
 
 
 def partition_hour(partition: str) -> str:
@@ -68,18 +81,27 @@ def _historical_owner(history: Mapping[str, ClusterSighting]) -> dict[str, str]:
 
 
 def assign_cluster_ids(
-    texts: Mapping[str, tuple[str, str]], history: Mapping[str, ClusterSighting]
+    texts: Mapping[str, tuple[str, str]],
+    history: Mapping[str, ClusterSighting],
+    profiles: Mapping[str, Profile] | None = None,
 ) -> dict[str, str]:
-    """Cluster id per distinct fingerprint; `texts` maps fingerprint -> (source kind, text)."""
+    """Cluster id per distinct fingerprint; `texts` maps fingerprint -> (source kind, text).
+
+    `profiles` may hold the texts' profiles (`similarity.profile`) already made; the others
+    are made here.
+    """
     owner = _historical_owner(history)
     assignment: dict[str, str] = {}
     pending: list[tuple[str, Profile]] = []
     for fingerprint_value in sorted(texts):
         if fingerprint_value in owner:
             assignment[fingerprint_value] = owner[fingerprint_value]
-        else:
+            continue
+        item = profiles.get(fingerprint_value) if profiles else None
+        if item is None:
             source_kind, text = texts[fingerprint_value]
-            pending.append((fingerprint_value, profile(text, canonical_source_kind(source_kind))))
+            item = profile(text, canonical_source_kind(source_kind))
+        pending.append((fingerprint_value, item))
     if not pending:
         return assignment
     seeds = [
@@ -99,28 +121,68 @@ def assign_cluster_ids(
     return assignment
 
 
-def _unique(members: Sequence[ErrorOccurrence], name: str) -> tuple:
-    """The distinct non-empty values of one field over `members`, sorted."""
-    values = set(map(attrgetter(name), members))
-    values.discard("")
-    values.discard(None)
-    return tuple(sorted(values))
+# Fewer distinct fingerprints than this are prepared in this process: forking costs more.
+MIN_FORKED_TEXTS = 5_000
+
+
+def _text_and_keys(job: tuple[ErrorOccurrence, bool]) -> tuple[str, frozenset[str] | None]:
+    """The normalised cause text of a representative, and its key tokens when `job[1]`.
+
+    What a forked worker sends back: a profile's other parts are cheap to make from the text,
+    cheaper than unpickling them.
+    """
+    occurrence, wanted = job
+    text = normalized_cause(occurrence)
+    return text, key_tokens(text) if wanted else None
+
+
+# The member fields a cluster lists the distinct values of, in `_distinct_values` order.
+_LISTED_FIELDS = (
+    "error_id",
+    "job_id",
+    "run_id",
+    "test_name",
+    "source_kind",
+    "repo",
+    "workflow_name",
+    "job_name",
+    "step_name",
+    "framework",
+)
+_LISTED = attrgetter(*_LISTED_FIELDS)
+
+
+def _distinct_values(members: Sequence[ErrorOccurrence]) -> dict[str, tuple]:
+    """Field -> its values over `members`, sorted: every error id; of the other fields the
+    distinct non-empty values. One pass reads each member once (they lie scattered in memory).
+    """
+    columns = zip(*map(_LISTED, members), strict=True)
+    listed: dict[str, tuple] = {"error_id": tuple(sorted(next(columns)))}
+    for name, column in zip(_LISTED_FIELDS[1:], columns, strict=True):
+        values = set(column)
+        values.discard("")
+        values.discard(None)
+        listed[name] = tuple(sorted(values))
+    return listed
 
 
 def build_clusters(
     occurrences: Sequence[ErrorOccurrence],
     partition: str,
     history: Mapping[str, ClusterSighting],
+    workers: int = 1,
 ) -> list[Cluster]:
     """The clusters of one partition (largest first); see the module docstring.
 
-    Occurrences without a fingerprint are fingerprinted here.
+    Occurrences without a fingerprint are fingerprinted here. `workers` > 1 prepares the
+    distinct fingerprints' texts in that many forked processes (for large inputs; the
+    result is the same).
     """
     if any(not o.fingerprint for o in occurrences):
-        occurrences = fingerprint_occurrences(occurrences)
+        occurrences = fingerprint_occurrences(occurrences, workers=workers)
     hour = partition_hour(partition)
     with gc_paused():  # a million members make many small lists and tuples
-        return _build_clusters(occurrences, partition, hour, history)
+        return _build_clusters(occurrences, partition, hour, history, workers)
 
 
 def _build_clusters(
@@ -128,6 +190,7 @@ def _build_clusters(
     partition: str,
     hour: str,
     history: Mapping[str, ClusterSighting],
+    workers: int,
 ) -> list[Cluster]:
     by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
     for occurrence in occurrences:
@@ -137,12 +200,26 @@ def _build_clusters(
         else:
             members.append(occurrence)
     representatives: dict[str, ErrorOccurrence] = {}
-    texts: dict[str, tuple[str, str]] = {}
     for fingerprint_value, members in by_fingerprint.items():
-        first = members[0] if len(members) == 1 else min(members, key=_representative_order)
-        representatives[fingerprint_value] = first
-        texts[fingerprint_value] = (first.source_kind, normalized_cause(first))
-    assignment = assign_cluster_ids(texts, history)
+        representatives[fingerprint_value] = _representative(members)
+    # Fingerprints the history already holds keep their cluster: no profile needed.
+    owned = _historical_owner(history)
+    prepared = forked_map(
+        _text_and_keys,
+        [(first, f not in owned) for f, first in representatives.items()],
+        workers,
+        MIN_FORKED_TEXTS,
+    )
+    texts: dict[str, tuple[str, str]] = {}
+    profiles: dict[str, Profile] = {}
+    for (fingerprint_value, first), (text, keys) in zip(
+        representatives.items(), prepared, strict=True
+    ):
+        texts[fingerprint_value] = (first.source_kind, text)
+        if keys is not None:
+            source_kind = canonical_source_kind(first.source_kind)
+            profiles[fingerprint_value] = profile(text, source_kind, keys)
+    assignment = assign_cluster_ids(texts, history, profiles)
 
     grouped: dict[str, list[str]] = {}
     for fingerprint_value in sorted(by_fingerprint):
@@ -156,6 +233,7 @@ def _build_clusters(
         # The first of the earliest in member order, as min over all members would pick.
         representative = min((representatives[f] for f in fingerprints), key=_representative_order)
         known = history.get(cluster_id)
+        listed = _distinct_values(members)
         clusters.append(
             Cluster(
                 fingerprint=cluster_id,
@@ -166,20 +244,20 @@ def _build_clusters(
                 normalized_text=texts[representative.fingerprint][1],
                 occurrences=len(members),
                 member_fingerprints=tuple(fingerprints),
-                error_ids=tuple(sorted(map(_ERROR_ID, members))),
-                affected_job_ids=_unique(members, "job_id"),
-                affected_run_ids=_unique(members, "run_id"),
-                test_names=_unique(members, "test_name"),
-                source_kinds=_unique(members, "source_kind"),
-                repos=_unique(members, "repo"),
-                workflow_names=_unique(members, "workflow_name"),
-                job_names=_unique(members, "job_name"),
-                step_names=_unique(members, "step_name"),
+                error_ids=listed["error_id"],
+                affected_job_ids=listed["job_id"],
+                affected_run_ids=listed["run_id"],
+                test_names=listed["test_name"],
+                source_kinds=listed["source_kind"],
+                repos=listed["repo"],
+                workflow_names=listed["workflow_name"],
+                job_names=listed["job_name"],
+                step_names=listed["step_name"],
                 first_seen=min(known.first_seen, hour) if known and hour else hour,
                 last_seen=hour,
                 is_new=known is None,
                 normalizer_version=representative.normalizer_version or NORMALIZER_VERSION,
-                frameworks=_unique(members, "framework"),
+                frameworks=listed["framework"],
             )
         )
     clusters.sort(key=lambda c: (-c.occurrences, c.fingerprint))

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import multiprocessing
 import operator
 from collections.abc import Sequence
 
 from error_assets.fingerprinting.cause import cause_text
+from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, normalize
 from error_assets.models import ErrorOccurrence
@@ -58,12 +58,8 @@ def fingerprint_key(key: CauseKey) -> str:
     return fingerprint(normalize(cause_text(message, text, file)), source_kind)
 
 
-# Inherited by forked workers (copy-on-write), so only index ranges cross the process boundary.
-_FORK_KEYS: list[CauseKey] = []
-
-
-def _fingerprint_range(bounds: tuple[int, int]) -> list[str]:
-    return [fingerprint_key(key) for key in _FORK_KEYS[bounds[0] : bounds[1]]]
+# Fewer distinct texts than this are fingerprinted in this process: forking costs more.
+MIN_FORKED_KEYS = 20_000
 
 
 def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
@@ -72,19 +68,7 @@ def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     Forking is only used where the platform offers it (Linux); elsewhere, or for small inputs,
     the work runs in this process. Results are identical either way.
     """
-    if workers <= 1 or len(keys) < 20_000 or "fork" not in multiprocessing.get_all_start_methods():
-        return [fingerprint_key(key) for key in keys]
-    global _FORK_KEYS
-    chunk = -(-len(keys) // (workers * 4))
-    bounds = [(start, min(start + chunk, len(keys))) for start in range(0, len(keys), chunk)]
-    _FORK_KEYS = keys
-    try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            parts = pool.map(_fingerprint_range, bounds)
-    finally:
-        _FORK_KEYS = []
-    return [value for part in parts for value in part]
+    return forked_map(fingerprint_key, keys, workers, MIN_FORKED_KEYS)
 
 
 _FIELDS = [f.name for f in dataclasses.fields(ErrorOccurrence)]

@@ -160,14 +160,15 @@ class Profile:
         return (self.source_kind, self.keys, self.head_words)
 
 
-def profile(normalized_text: str, source_kind: str) -> Profile:
+def profile(normalized_text: str, source_kind: str, keys: frozenset[str] | None = None) -> Profile:
+    """The profile of a normalised text; `keys` are its `key_tokens` when already known."""
     head = normalized_text.split("\n", 1)[0]
     head_words = frozenset(t for t in _TOKEN.findall(head) if not t.isdigit())
     return Profile(
         normalized_text,
         source_kind,
         tokens(normalized_text),
-        key_tokens(normalized_text),
+        key_tokens(normalized_text) if keys is None else keys,
         head_words,
     )
 
