@@ -84,11 +84,20 @@ def cause_text(message: str, text: str, file: str = "") -> str:
         line = raw.strip()
         if not line:
             continue
-        key = _repeat_key(line)
+        # `_repeat_key` and `_kind` inlined, sharing one encoding: this loop is the hot path.
+        data = line.encode()
+        if "0x" in line:
+            key = _NUMBER_OR_HEX.sub("", line).encode()
+        else:
+            key = data.translate(None, _DIGIT_BYTES)
         if key in seen:
             continue
         seen.add(key)
-        kind = _kind(line)
+        if _KINDS is not None and data.isascii():
+            found = _KINDS.Match(data)
+            kind = (2 if 0 in found else 1) if found else 0
+        else:
+            kind = _kind(line)
         if kind == 2:
             if len(signal) < MAX_SIGNAL_LINES:
                 signal.append((number, line))

@@ -530,6 +530,9 @@ _SPACES = re.compile(r"[ \t\f\v]+")
 # Normalised form of recently seen lines: CI errors repeat the same lines across jobs, and
 # every rule works within one line, so a line is normalised once. Bounded; cleared when full.
 _LINE_CACHE: dict[str, str] = {}
+# The same, keyed by what is left of a line once the deleting rules ran (RE2 path only): the
+# log-line timestamp makes every raw line new, the rest often repeats.
+_DELETED_CACHE: dict[str, str] = {}
 _LINE_CACHE_LIMIT = 200_000
 # Lines longer than this are cut before normalising (a minified bundle is not a message).
 MAX_LINE_LENGTH = 2_000
@@ -550,26 +553,21 @@ def _probed_positions(text: str) -> list[int]:
     return sorted([positions[i] for i in found]) if found else []
 
 
-def apply_rules(text: str, use_probes: bool = True) -> str:
-    r"""Only the rule table, in order (no tidying): what each rule's example is checked against.
-
-    With google-re2 installed, one RE2 set pass picks the rules that can match (ASCII text
-    only: RE2's `\d` is ASCII); otherwise each rule's substring pre-checks decide. Both give
-    the same result (tested).
-    """
-    if not (use_probes and _PROBE_SET is not None and text.isascii()):
-        has_digit = _DIGIT.search(text) is not None
-        text = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
-        return _apply_checked(text, RULES[_FIRST_PROBED:], has_digit)
+def _delete_probed(text: str) -> tuple[str, list[int] | None]:
+    """RE2 path, first part: `text` after the deleting rules, and the positions of the other
+    rules whose probes match it, or None when the deleting rules changed it (probe again)."""
     selected = _probed_positions(text)
-    if selected and selected[0] < _FIRST_PROBED:
-        # A deleting rule may apply: exactly as without probes, then probe what is left.
-        has_digit = _DIGIT.search(text) is not None
-        deleted = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
-        if deleted != text:
-            text = deleted
-            selected = _probed_positions(text)
-        selected = [position for position in selected if position >= _FIRST_PROBED]
+    if not selected or selected[0] >= _FIRST_PROBED:
+        return text, selected  # no deleting rule can apply
+    # A deleting rule may apply: exactly as without probes.
+    deleted = _apply_checked(text, RULES[:_FIRST_PROBED], _DIGIT.search(text) is not None)
+    if deleted != text:
+        return deleted, None
+    return text, [position for position in selected if position >= _FIRST_PROBED]
+
+
+def _apply_probed(text: str, selected: list[int]) -> str:
+    """RE2 path, second part: the rules at `selected` (none deleting), in order."""
     if _UNPROBED:  # disjoint from the probed ones
         selected = sorted(selected + list(_UNPROBED))
     for position in selected:
@@ -583,25 +581,68 @@ def apply_rules(text: str, use_probes: bool = True) -> str:
     return text
 
 
+def _after_deletion(text: str) -> str:
+    """RE2 path, second part, for a text the deleting rules left as it is."""
+    selected = [p for p in _probed_positions(text) if p >= _FIRST_PROBED]
+    return _apply_probed(text, selected)
+
+
+def apply_rules(text: str, use_probes: bool = True) -> str:
+    r"""Only the rule table, in order (no tidying): what each rule's example is checked against.
+
+    With google-re2 installed, one RE2 set pass picks the rules that can match (ASCII text
+    only: RE2's `\d` is ASCII); otherwise each rule's substring pre-checks decide. Both give
+    the same result (tested).
+    """
+    if not (use_probes and _PROBE_SET is not None and text.isascii()):
+        has_digit = _DIGIT.search(text) is not None
+        text = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
+        return _apply_checked(text, RULES[_FIRST_PROBED:], has_digit)
+    text, selected = _delete_probed(text)
+    return _after_deletion(text) if selected is None else _apply_probed(text, selected)
+
+
 def clear_line_cache() -> None:
     """Forget normalised lines (benchmarks start cold; the cache is never required)."""
     _LINE_CACHE.clear()
+    _DELETED_CACHE.clear()
+
+
+def _tidy_line(line: str) -> str:
+    # Only a double space, a tab, \f or \v (all unprintable) can make the collapse change it.
+    if "  " in line or not line.isprintable():
+        line = _SPACES.sub(" ", line)
+    return line.strip()
+
+
+def _remember(cache: dict[str, str], key: str, value: str) -> None:
+    if len(cache) >= _LINE_CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def _normalize_new_line(line: str) -> str:
+    """`normalize_line` for a line not in the cache."""
+    line = line[:MAX_LINE_LENGTH]
+    if _PROBE_SET is None or not line.isascii():
+        return _tidy_line(apply_rules(line))
+    text, selected = _delete_probed(line)
+    if selected is not None:
+        return _tidy_line(_apply_probed(text, selected))
+    cached = _DELETED_CACHE.get(text)
+    if cached is None:
+        cached = _tidy_line(_after_deletion(text))
+        _remember(_DELETED_CACHE, text, cached)
+    return cached
 
 
 def normalize_line(line: str) -> str:
     """One line through the rule table, blanks collapsed and stripped."""
     cached = _LINE_CACHE.get(line)
-    if cached is not None:
-        return cached
-    result = apply_rules(line[:MAX_LINE_LENGTH])
-    # Only a double space, a tab, \f or \v (all unprintable) can make the collapse change it.
-    if "  " in result or not result.isprintable():
-        result = _SPACES.sub(" ", result)
-    result = result.strip()
-    if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
-        _LINE_CACHE.clear()
-    _LINE_CACHE[line] = result
-    return result
+    if cached is None:
+        cached = _normalize_new_line(line)
+        _remember(_LINE_CACHE, line, cached)
+    return cached
 
 
 def normalize(text: str) -> str:

@@ -219,3 +219,27 @@ def test_gc_paused_restores_the_collector_state() -> None:
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+@needs_re2
+def test_lines_differing_only_in_deleted_text_share_the_cached_answer(monkeypatch) -> None:
+    rest = "npm ERR! network request to https://registry.npmjs.org/x failed 10.0.0.7:443"
+    lines = (
+        [f"2026-11-2{day}T0{day}:12:45.{day}234567Z {rest}" for day in range(1, 6)]
+        + [f"\x1b[3{day}m{rest}\x1b[0m" for day in range(1, 4)]
+        + [
+            "2026-11-28T03:12:45Z 2026-11-28T03:12:46Z doubled prefix",
+            "2026-11-28T03:12:47Z 2026-11-28T03:12:48Z doubled prefix",
+        ]
+    )
+    rules.clear_line_cache()
+    fast = [normalize_line(line) for line in lines]
+    assert rules._DELETED_CACHE  # the second sighting of each rest came from there
+    monkeypatch.setattr(rules, "_PROBE_SET", None)
+    rules.clear_line_cache()
+    try:
+        assert [normalize_line(line) for line in lines] == fast
+    finally:
+        rules.clear_line_cache()
+    assert len(set(fast[:5])) == 1
+    assert fast[-1] == fast[-2]
