@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/cluster_scale.py            # 1,000,000 occurrences, 2 workers
     .venv/bin/python bench/cluster_scale.py --quick    # 100,000 occurrences
+    .venv/bin/python bench/cluster_scale.py --compare-baseline 8a54054   # and an older version
 
 Occurrences are rendered from tests/fixtures/clustering/families.json with fresh noise each
 (timestamps, ids, paths, ...); families with a module slot get `--modules` synthetic module
@@ -13,21 +14,32 @@ Drain3 (`pip install drain3`) is measured on a sample of the same occurrences (a
 when `--drain-sample` is large enough) and its time is extrapolated linearly to the full
 size; the output says so. Ours is measured on the same sample too, so the ratio is taken
 side by side in one run.
+
+`--compare-baseline REF` also times the fingerprinting package of git revision REF (`git
+archive`d to a temporary directory) on the same generated occurrences, in a subprocess run
+right after ours, so the speed-up is measured under the same machine load.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import inspect
+import json
 import os
 import random
 import re
 import resource
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Set by `--compare-baseline` for its subprocess: the older package is imported from there.
+sys.path.insert(0, os.environ.get("CLUSTER_SCALE_PACKAGE") or sys.path[0])
 
 from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
 from error_assets.fingerprinting.rules import clear_line_cache
@@ -40,6 +52,8 @@ from tests.fingerprinting.quality_set import (
 )
 
 PARTITION = "2026-11-28-03:00"
+ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE_ENV = "CLUSTER_SCALE_PACKAGE"
 _SLOT = re.compile(r"\{(\w+)\}")
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zen", "pra", "dul", "fix", "gor", "hub"]
 
@@ -141,9 +155,13 @@ def run_ours(
     """Wall seconds, CPU seconds, cluster id per occurrence, number of clusters."""
     clear_line_cache()
     gc.collect()
+    # Older versions of build_clusters (see --compare-baseline) take no workers.
+    spread = (
+        {"workers": workers} if "workers" in inspect.signature(build_clusters).parameters else {}
+    )
     start, cpu = time.perf_counter(), cpu_seconds()
     fingerprinted = fingerprint_occurrences(occurrences, workers=workers)
-    clusters = build_clusters(fingerprinted, PARTITION, {})
+    clusters = build_clusters(fingerprinted, PARTITION, {}, **spread)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     assigned = {e: c.fingerprint for c in clusters for e in c.error_ids}
     return seconds, cpu, [assigned[o.error_id] for o in occurrences], len(clusters)
@@ -201,6 +219,64 @@ def peak_rss_mib() -> tuple[float, float]:
     return own, children
 
 
+def export_revision(revision: str, into: Path) -> Path:
+    """The `error_assets` package of git `revision`, unpacked under `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "error_assets"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(
+            f"--compare-baseline {revision}: git archive failed: {archive.stderr.decode().strip()}"
+        )
+    tar_path = into / "baseline.tar"
+    tar_path.write_bytes(archive.stdout)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run_baseline(revision: str, args: argparse.Namespace) -> dict:
+    """Ours at git `revision`, in a subprocess on the same generated occurrences."""
+    with tempfile.TemporaryDirectory(prefix="cluster-scale-baseline-") as tmp:
+        package = export_revision(revision, Path(tmp))
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--ours-only",
+            f"--occurrences={args.occurrences}",
+            f"--modules={args.modules}",
+            f"--workers={args.workers}",
+            f"--seed={args.seed}",
+        ]
+        env = {**os.environ, _PACKAGE_ENV: str(package)}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"baseline {revision} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ours_only(args: argparse.Namespace) -> int:
+    """The full run of ours only, as one JSON line (what `--compare-baseline` reads)."""
+    import error_assets
+
+    occurrences, labels = generate(args.occurrences, args.modules, args.seed)
+    seconds, cpu, ids, clusters = run_ours(occurrences, workers=args.workers)
+    score = pairwise_scores(labels, ids)
+    result = {
+        "package": str(Path(error_assets.__file__).parent),
+        "seconds": seconds,
+        "cpu": cpu,
+        "clusters": clusters,
+        "precision": score.precision,
+        "recall": score.recall,
+        "peak_rss_mib": peak_rss_mib()[0],
+    }
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--occurrences", type=int, default=1_000_000)
@@ -209,9 +285,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-sample", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="100,000 occurrences, smaller sample")
+    parser.add_argument(
+        "--compare-baseline",
+        metavar="REF",
+        help="also time the package of this git revision, right after ours, same occurrences",
+    )
+    parser.add_argument("--ours-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.occurrences, args.drain_sample = 100_000, 10_000
+    if args.ours_only:
+        return ours_only(args)
 
     start = time.perf_counter()
     occurrences, labels = generate(args.occurrences, args.modules, args.seed)
@@ -246,6 +330,20 @@ def main(argv: list[str] | None = None) -> int:
     own_rss, child_rss = peak_rss_mib()
     name = f"ours, {args.workers} workers (all)"
     rows.append((name, len(occurrences), full_seconds, full_cpu, full_score))
+    baseline = None
+    if args.compare_baseline:
+        baseline = run_baseline(args.compare_baseline, args)
+        rows.append(
+            (
+                f"{args.compare_baseline}, {args.workers} workers (all)",
+                len(occurrences),
+                baseline["seconds"],
+                baseline["cpu"],
+                type(full_score)(
+                    baseline["precision"], baseline["recall"], 0, 0, 0
+                ),  # only the rates are printed
+            )
+        )
 
     print(
         f"\n{'method':<28} {'occurrences':>11} {'wall s':>8} {'cpu s':>8} {'occ/s':>9} "
@@ -263,6 +361,15 @@ def main(argv: list[str] | None = None) -> int:
         f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(f"goal < 60 s wall for all of them: {'met' if full_seconds < 60 else 'NOT met'}")
+    if baseline is not None:
+        same = baseline["clusters"] == clusters and baseline["precision"] == full_score.precision
+        print(
+            f"baseline {args.compare_baseline} ({baseline['package']}), run right after ours: "
+            f"{baseline['seconds']:.1f}s wall / {baseline['cpu']:.1f}s cpu, "
+            f"{baseline['clusters']:,} clusters; speed-up {baseline['seconds'] / full_seconds:.2f}x "
+            f"wall, {baseline['cpu'] / full_cpu:.2f}x cpu; "
+            f"{'same' if same else 'DIFFERENT'} clusters count and precision"
+        )
     for name, per_item, cpu_per_item, score in drain_rows:
         estimate = per_item * len(occurrences)
         print(
