@@ -1,7 +1,6 @@
 """Stage 1: the failed CI jobs of each hour, with their raw material in the raw store."""
 
 import dagster as dg
-import pandas as pd
 
 from error_assets.assets.records import column_schema, preview, records_frame
 from error_assets.models import CIJob
@@ -49,4 +48,4 @@ def raw_ci_jobs(context: dg.AssetExecutionContext, ci_source: CISourceResource) 
 
 
 def _scalar(value: object) -> bool:
-    return isinstance(value, (str, int, float, bool)) and not isinstance(value, pd.Timestamp)
+    return isinstance(value, (str, int, float, bool))

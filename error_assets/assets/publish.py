@@ -83,7 +83,9 @@ def error_index(
         check_results=[check_result(STORE_HOLDS_PARTITION, store_contents(expected, stored))],
         metadata={
             "store": store.kind,
-            "index": store.index if store.kind == "opensearch" else str(opened_path(store)),
+            "index": store.index
+            if store.kind == "opensearch"
+            else str(store.settings().store_path),
             "documents_written": written,
             "stale_documents_deleted": deleted,
             "partitions": len(documents),
@@ -93,7 +95,3 @@ def error_index(
             ),
         },
     )
-
-
-def opened_path(store: StoreResource) -> str:
-    return str(store.settings().store_path)
