@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE_STAMP := $(VENV)/.native
+# rustup puts cargo in ~/.cargo/bin, which a non-login shell may not have on PATH.
+CARGO_BIN := $(or $(dir $(shell command -v cargo 2>/dev/null)),$(wildcard $(HOME)/.cargo/bin/))
 export ERROR_ASSETS_HOME ?= $(CURDIR)/.error_assets
 export DAGSTER_HOME ?= $(ERROR_ASSETS_HOME)/dagster_home
 PORT ?= 3000
@@ -15,18 +18,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The compiled fingerprint engine (native/, Rust): optional, same results, faster.
+$(NATIVE_STAMP): $(STAMP) native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs
+	@if [ -n "$(CARGO_BIN)" ]; then \
+		echo "building the compiled fingerprint engine (native/, cargo)"; \
+		PATH="$(CARGO_BIN):$$PATH" $(BIN)/pip install --quiet ./native; \
+	else \
+		echo "cargo not found: skipping native/ (the Python path gives the same fingerprints, slower)"; \
+	fi
+	touch $(NATIVE_STAMP)
 
-demo: $(STAMP)
+setup: $(STAMP) $(NATIVE_STAMP)
+
+demo: setup
 	$(BIN)/error-assets demo
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not e2e and not ui and not opensearch"
 
-dev: $(STAMP)
+dev: setup
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
@@ -42,7 +55,7 @@ format: $(STAMP)
 	$(BIN)/ruff format error_assets tests bench
 	$(BIN)/ruff check --fix error_assets tests bench
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 

@@ -22,25 +22,26 @@ FALLBACK_LINES = 6
 # Raw lines considered per occurrence: the extractor already bounds `text`, this bounds work.
 MAX_SCANNED_LINES = 400
 
-_SIGNAL_PATTERN = (
+SIGNAL_PATTERN = (
     r"error|exception|fail|fatal|panic|abort|denied|refused|timed? ?out|not found|no space"
     r"|killed|out of memory|\boom\b|unable|cannot|can't|could not|couldn't|invalid|missing"
     r"|unexpected|assert|exit(?:ed)? (?:with )?(?:code|status)|segmentation|unreachable"
     r"|exceeded|lost|traceback|^e\s"
 )
-_LOCATION_PATTERN = r'File "|\.[A-Za-z]\w{0,5}:\d|\bat [\w$.<>]+\('
-_SIGNAL = re.compile(_SIGNAL_PATTERN, re.IGNORECASE)
-_LOCATION = re.compile(_LOCATION_PATTERN)
+LOCATION_PATTERN = r'File "|\.[A-Za-z]\w{0,5}:\d|\bat [\w$.<>]+\('
+_SIGNAL = re.compile(SIGNAL_PATTERN, re.IGNORECASE)
+_LOCATION = re.compile(LOCATION_PATTERN)
 try:  # an RE2 set (a DFA) answers both per line ~10x faster; same answers on ASCII text
     import re2
 
     _KINDS = re2.Set.SearchSet()
-    _KINDS.Add("(?i)" + _SIGNAL_PATTERN)  # index 0
-    _KINDS.Add(_LOCATION_PATTERN)  # index 1
+    _KINDS.Add("(?i)" + SIGNAL_PATTERN)  # index 0
+    _KINDS.Add(LOCATION_PATTERN)  # index 1
     _KINDS.Compile()
 except ImportError:
     _KINDS = None
-_NUMBER_OR_HEX = re.compile(r"[0-9a-fA-F]*\d[0-9a-fA-F]*")
+NUMBER_OR_HEX_PATTERN = r"[0-9a-fA-F]*\d[0-9a-fA-F]*"
+_NUMBER_OR_HEX = re.compile(NUMBER_OR_HEX_PATTERN)
 
 
 _DIGIT_BYTES = b"0123456789"

@@ -25,8 +25,9 @@ from operator import attrgetter
 
 from error_assets.fingerprinting.fingerprint import (
     canonical_source_kind,
+    cause_key,
     fingerprint_occurrences,
-    normalized_cause,
+    normalized_causes,
 )
 from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
@@ -125,17 +126,6 @@ def assign_cluster_ids(
 MIN_FORKED_TEXTS = 5_000
 
 
-def _text_and_keys(job: tuple[ErrorOccurrence, bool]) -> tuple[str, frozenset[str] | None]:
-    """The normalised cause text of a representative, and its key tokens when `job[1]`.
-
-    What a forked worker sends back: a profile's other parts are cheap to make from the text,
-    cheaper than unpickling them.
-    """
-    occurrence, wanted = job
-    text = normalized_cause(occurrence)
-    return text, key_tokens(text) if wanted else None
-
-
 # The member fields a cluster lists the distinct values of, in `_distinct_values` order.
 _LISTED_FIELDS = (
     "error_id",
@@ -175,8 +165,8 @@ def build_clusters(
     """The clusters of one partition (largest first); see the module docstring.
 
     Occurrences without a fingerprint are fingerprinted here. `workers` > 1 prepares the
-    distinct fingerprints' texts in that many forked processes (for large inputs; the
-    result is the same).
+    distinct fingerprints' texts on that many threads (compiled engine) or forked processes
+    (for large inputs; the result is the same).
     """
     if any(not o.fingerprint for o in occurrences):
         occurrences = fingerprint_occurrences(occurrences, workers=workers)
@@ -204,21 +194,17 @@ def _build_clusters(
         representatives[fingerprint_value] = _representative(members)
     # Fingerprints the history already holds keep their cluster: no profile needed.
     owned = _historical_owner(history)
-    prepared = forked_map(
-        _text_and_keys,
-        [(first, f not in owned) for f, first in representatives.items()],
-        workers,
-        MIN_FORKED_TEXTS,
-    )
+    normalized = normalized_causes([cause_key(o) for o in representatives.values()], workers)
     texts: dict[str, tuple[str, str]] = {}
-    profiles: dict[str, Profile] = {}
-    for (fingerprint_value, first), (text, keys) in zip(
-        representatives.items(), prepared, strict=True
-    ):
+    for (fingerprint_value, first), text in zip(representatives.items(), normalized, strict=True):
         texts[fingerprint_value] = (first.source_kind, text)
-        if keys is not None:
-            source_kind = canonical_source_kind(first.source_kind)
-            profiles[fingerprint_value] = profile(text, source_kind, keys)
+    # Key tokens (the costly part of a profile) in forked workers; the rest is cheap here.
+    unowned = [f for f in representatives if f not in owned]
+    keys = forked_map(key_tokens, [texts[f][1] for f in unowned], workers, MIN_FORKED_TEXTS)
+    profiles: dict[str, Profile] = {}
+    for fingerprint_value, tokens in zip(unowned, keys, strict=True):
+        source_kind, text = texts[fingerprint_value]
+        profiles[fingerprint_value] = profile(text, canonical_source_kind(source_kind), tokens)
     assignment = assign_cluster_ids(texts, history, profiles)
 
     grouped: dict[str, list[str]] = {}

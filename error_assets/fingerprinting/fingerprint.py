@@ -18,9 +18,11 @@ import hashlib
 import operator
 from collections.abc import Sequence
 
+from error_assets.fingerprinting import native
 from error_assets.fingerprinting.cause import cause_text
 from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
+from error_assets.fingerprinting.native import CauseKey
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, normalize
 from error_assets.models import ErrorOccurrence
 
@@ -45,10 +47,7 @@ def normalized_cause(occurrence: ErrorOccurrence) -> str:
     return normalize(cause_text(occurrence.message, occurrence.text, occurrence.file))
 
 
-CauseKey = tuple[str, str, str, str]  # (source_kind, message, text, file)
-
-
-def _cause_key(occurrence: ErrorOccurrence) -> CauseKey:
+def cause_key(occurrence: ErrorOccurrence) -> CauseKey:
     return (occurrence.source_kind, occurrence.message, occurrence.text, occurrence.file)
 
 
@@ -63,12 +62,33 @@ MIN_FORKED_KEYS = 20_000
 
 
 def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
-    """Fingerprints of distinct cause keys, in order; `workers` > 1 forks that many processes.
+    """Fingerprints of distinct cause keys, in order, over `workers` threads or processes.
 
-    Forking is only used where the platform offers it (Linux); elsewhere, or for small inputs,
-    the work runs in this process. Results are identical either way.
+    The compiled engine (`native.py`), when installed, takes every all-ASCII key on `workers`
+    threads; the rest, or all of them without it, run in Python, forked over `workers`
+    processes where the platform offers it (Linux) and the input is large enough. Results are
+    identical either way.
     """
-    return forked_map(fingerprint_key, keys, workers, MIN_FORKED_KEYS)
+    compiled = native.fingerprints(keys, workers)
+    if compiled is None:
+        return forked_map(fingerprint_key, keys, workers, MIN_FORKED_KEYS)
+    missing = [index for index, value in enumerate(compiled) if value is None]
+    if missing:
+        computed = forked_map(fingerprint_key, [keys[i] for i in missing], workers, MIN_FORKED_KEYS)
+        for index, value in zip(missing, computed, strict=True):
+            compiled[index] = value
+    return compiled  # type: ignore[return-value]  # no None is left
+
+
+def normalized_causes(keys: list[CauseKey], workers: int = 1) -> list[str]:
+    """`normalized_cause` of each key, in order; the compiled engine first, as above."""
+    compiled = native.normalized_causes(keys, workers)
+    if compiled is None:
+        compiled = [None] * len(keys)
+    return [
+        value if value is not None else normalize(cause_text(key[1], key[2], key[3]))
+        for key, value in zip(keys, compiled, strict=True)
+    ]
 
 
 _FIELDS = [f.name for f in dataclasses.fields(ErrorOccurrence)]
@@ -107,7 +127,7 @@ def fingerprint_occurrences(
     """
     with gc_paused():
         distinct: dict[CauseKey, int] = {}
-        slots = [distinct.setdefault(_cause_key(o), len(distinct)) for o in occurrences]
+        slots = [distinct.setdefault(cause_key(o), len(distinct)) for o in occurrences]
         values = fingerprint_keys(list(distinct), workers)
         del distinct
         return [

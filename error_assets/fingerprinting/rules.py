@@ -13,7 +13,7 @@ every fingerprint so that records made by different normalisers can be told apar
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NORMALIZER_VERSION = "n1"
@@ -36,7 +36,7 @@ class Rule:
 
     name: str
     pattern: re.Pattern[str]
-    replacement: str | Callable[[re.Match[str]], str]
+    replacement: str
     example: str
     expected: str
     triggers: tuple[str, ...] = ()
@@ -61,7 +61,7 @@ class Rule:
 def _rule(
     name: str,
     pattern: str,
-    replacement: str | Callable[[re.Match[str]], str],
+    replacement: str,
     example: str,
     expected: str,
     triggers: tuple[str, ...] | str = (),
@@ -356,13 +356,26 @@ RULES: tuple[Rule, ...] = (
         digit=True,
     ),
     _rule(
-        # Files named without an extension, and BuildKit's step numbers ("#12 ERROR: ...").
+        # Files named without an extension. (Until the table was made plain data this rule and
+        # the next were one, with a function as replacement: neither can create or break a
+        # match of the other, so the split changes no output and n1 stands.)
         "build_file_line",
         r"\b(Dockerfile|Containerfile|Makefile|makefile|GNUmakefile|Jenkinsfile|Gemfile|Rakefile)"
-        r":\d+\b|^#\d+(?= )",
-        lambda m: f"{m.group(1)}:<line>" if m.group(1) else "#<step>",
-        "#12 ERROR: failed to solve: Dockerfile:25",
-        "#<step> ERROR: failed to solve: Dockerfile:<line>",
+        r":\d+\b",
+        r"\1:<line>",
+        "failed to solve: Dockerfile:25; make: *** [Makefile:12: all] Error 2",
+        "failed to solve: Dockerfile:<line>; make: *** [Makefile:<line>: all] Error 2",
+        triggers="file:",
+        digit=True,
+    ),
+    _rule(
+        # BuildKit's step numbers ("#12 ERROR: ...").
+        "buildkit_step",
+        r"^#\d+(?= )",
+        "#<step>",
+        "#12 ERROR: failed to solve: process did not complete successfully",
+        "#<step> ERROR: failed to solve: process did not complete successfully",
+        triggers="#",
         digit=True,
         flags=re.MULTILINE,
     ),
@@ -500,7 +513,8 @@ PROBES: dict[str, str] = {
     "source_line_column": r"\.[A-Za-z][A-Za-z0-9+]{0,5}:\d",
     "line_number_words": r"(?i)(?:line|lines|ln|column|col)[ :=]+\d",
     "line_column_brackets": r"\w\(\d+,\d+\)|\w:\[\d+,\d+\]|#L\d",
-    "build_file_line": r"file:\d|#\d+ ",
+    "build_file_line": r"file:\d",
+    "buildkit_step": r"#\d+ ",
     "clock_time": r"\d:\d\d:\d\d",
     "ipv6": r"::|(?:[0-9a-fA-F]{1,4}:){7}",
     "duration": r"\d\s?[nuµmsh]",
@@ -529,9 +543,10 @@ def _probe_set() -> tuple[object, tuple[int, ...]] | None:
 
 
 _PROBE_SET = _probe_set()
-_FIRST_PROBED = len(_DELETING_RULES)
+FIRST_PROBED = len(_DELETING_RULES)
 _UNPROBED = tuple(position for position, rule in enumerate(RULES) if rule.name not in PROBES)
-_SPACES = re.compile(r"[ \t\f\v]+")
+SPACES_PATTERN = r"[ \t\f\v]+"
+_SPACES = re.compile(SPACES_PATTERN)
 
 # Normalised form of recently seen lines: CI errors repeat the same lines across jobs, and
 # every rule works within one line, so a line is normalised once. Bounded; cleared when full.
@@ -563,15 +578,15 @@ def _delete_probed(text: str) -> tuple[str, list[int] | None]:
     """RE2 path, first part: `text` after the deleting rules, and the positions of the other
     rules whose probes match it, or None when the deleting rules changed it (probe again)."""
     selected = _probed_positions(text)
-    if not selected or selected[0] >= _FIRST_PROBED:
+    if not selected or selected[0] >= FIRST_PROBED:
         return text, selected  # no deleting rule can apply
     # A deleting rule may apply: from the first one probed on (those before it cannot match
     # the unchanged text), exactly as without probes.
-    deleting = RULES[selected[0] : _FIRST_PROBED]
+    deleting = RULES[selected[0] : FIRST_PROBED]
     deleted = _apply_checked(text, deleting, _DIGIT.search(text) is not None)
     if deleted != text:
         return deleted, None
-    return text, [position for position in selected if position >= _FIRST_PROBED]
+    return text, [position for position in selected if position >= FIRST_PROBED]
 
 
 def _apply_probed(text: str, selected: list[int]) -> str:
@@ -591,7 +606,7 @@ def _apply_probed(text: str, selected: list[int]) -> str:
 
 def _after_deletion(text: str) -> str:
     """RE2 path, second part, for a text the deleting rules left as it is."""
-    selected = [p for p in _probed_positions(text) if p >= _FIRST_PROBED]
+    selected = [p for p in _probed_positions(text) if p >= FIRST_PROBED]
     return _apply_probed(text, selected)
 
 
@@ -604,8 +619,8 @@ def apply_rules(text: str, use_probes: bool = True) -> str:
     """
     if not (use_probes and _PROBE_SET is not None and text.isascii()):
         has_digit = _DIGIT.search(text) is not None
-        text = _apply_checked(text, RULES[:_FIRST_PROBED], has_digit)
-        return _apply_checked(text, RULES[_FIRST_PROBED:], has_digit)
+        text = _apply_checked(text, RULES[:FIRST_PROBED], has_digit)
+        return _apply_checked(text, RULES[FIRST_PROBED:], has_digit)
     text, selected = _delete_probed(text)
     return _after_deletion(text) if selected is None else _apply_probed(text, selected)
 

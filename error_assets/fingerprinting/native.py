@@ -1,0 +1,151 @@
+"""The compiled fast path (`native/`, Rust): cause text, normaliser and fingerprint together.
+
+`error_assets_native` is built from `native/` by `make setup` when cargo is present. It takes
+the rule table of `rules.py` (translated here to its regex dialect) and mirrors the Python
+procedure step by step for occurrences whose fields are all ASCII; anything else comes back
+as None and the Python path computes it. The parity tests compare the two on large corpora,
+so a machine without the extension computes the same fingerprints, only slower.
+
+`ERROR_ASSETS_NATIVE=0` turns it off (the tests use it to compare both paths).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from error_assets.fingerprinting import cause, rules
+
+# The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
+ENGINE_VERSION = 1
+# `\s` on ASCII: Python's `re` (the rules) also takes \x1c..\x1f, RE2 (the probes and the
+# cause-line kinds) leaves out \v; the Rust engine's `\s` is [\t\n\v\f\r ].
+PYTHON_SPACE = r"\s\x1C-\x1F"
+RE2_SPACE = r"\t\n\f\r "
+_ASCII_CLASSES = {"s": "", "d": "0-9", "w": "0-9A-Za-z_"}
+_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"))
+
+
+def _translate_pattern(
+    pattern: str, flags: int = 0, space: str = PYTHON_SPACE, plain: bool = False
+) -> str:
+    r"""A Python `re` (or RE2) pattern in the Rust (fancy-regex) dialect, for ASCII input.
+
+    Only `\s` differs there (`space` is the class it stands for); `\d`, `\w` and `\b` agree
+    on ASCII text and are written as their ASCII forms (`\b` only in a `plain` pattern, one
+    for the regex crate). Flags become an inline group.
+    """
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            if escaped in _ASCII_CLASSES:
+                # ASCII classes spelt out: the engine's Unicode ones make its DFAs far larger.
+                members = space if escaped == "s" else _ASCII_CLASSES[escaped]
+                out.append(members if in_class else f"[{members}]")
+            elif escaped == "b" and plain and not in_class:  # fancy-regex has no (?-u:
+                out.append(r"(?-u:\b)")
+            elif escaped == "u" and not in_class:
+                out.append(r"\x{" + pattern[index + 2 : index + 6] + "}")
+                index += 4
+            else:
+                out.append(char + escaped)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+            # A "]" right after "[" or "[^" is a literal in both dialects.
+            for prefix in ("^]", "]", "^"):
+                if pattern.startswith(prefix, index + 1):
+                    out.append(prefix)
+                    index += len(prefix)
+                    break
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        else:
+            out.append(char)
+        index += 1
+    inline = "".join(letter for flag, letter in _FLAGS if flags & flag)
+    translated = "".join(out)
+    return f"(?{inline}){translated}" if inline else translated
+
+
+def _translate_replacement(replacement: str) -> str:
+    r"""A `re.sub` template (`\1`) in the Rust one (`${1}`); `$` is escaped."""
+    escaped = replacement.replace("$", "$$")
+    return re.sub(r"\\(\d+)", r"${\1}", escaped)
+
+
+def _rule_tuple(rule: rules.Rule) -> tuple[str, str, list[str], bool, str | None]:
+    if not isinstance(rule.replacement, str):
+        raise TypeError(f"rule {rule.name}: the compiled path needs a string replacement")
+    probe = rules.PROBES.get(rule.name)
+    return (
+        _translate_pattern(rule.pattern.pattern, rule.pattern.flags),
+        _translate_replacement(rule.replacement),
+        list(rule.triggers),
+        rule.needs_digit,
+        None if probe is None else _translate_pattern(probe, space=RE2_SPACE, plain=True),
+    )
+
+
+def enabled() -> bool:
+    return os.environ.get("ERROR_ASSETS_NATIVE", "1").strip().lower() not in {"0", "false", "no"}
+
+
+@cache
+def _engine() -> Any | None:
+    try:
+        import error_assets_native
+    except ImportError:
+        return None
+    if error_assets_native.ENGINE_VERSION != ENGINE_VERSION:
+        raise RuntimeError(
+            f"error_assets_native has engine version {error_assets_native.ENGINE_VERSION}, "
+            f"this package needs {ENGINE_VERSION}: rebuild it (make setup)"
+        )
+    deleting = rules.FIRST_PROBED
+    return error_assets_native.Normalizer(
+        [_rule_tuple(rule) for rule in rules.RULES],
+        deleting,
+        _translate_pattern("(?i)" + cause.SIGNAL_PATTERN, space=RE2_SPACE, plain=True),
+        _translate_pattern(cause.LOCATION_PATTERN, space=RE2_SPACE, plain=True),
+        _translate_pattern(cause.NUMBER_OR_HEX_PATTERN, plain=True),
+        _translate_pattern(rules.SPACES_PATTERN, plain=True),
+        (
+            cause.MAX_SIGNAL_LINES,
+            cause.MAX_LOCATION_LINES,
+            cause.FALLBACK_LINES,
+            cause.MAX_SCANNED_LINES,
+            rules.MAX_LINE_LENGTH,
+            16,
+        ),
+    )
+
+
+def engine() -> Any | None:
+    """The compiled engine, or None when it is not installed or turned off."""
+    return _engine() if enabled() else None
+
+
+CauseKey = tuple[str, str, str, str]  # (source_kind, message, text, file)
+
+
+def fingerprints(keys: Sequence[CauseKey], threads: int) -> list[str | None] | None:
+    """Fingerprint per key (None where Python must compute it); None without the engine."""
+    compiled = engine()
+    return None if compiled is None else compiled.fingerprints(list(keys), max(threads, 1))
+
+
+def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None] | None:
+    """Normalised cause text per key (None where Python must); None without the engine."""
+    compiled = engine()
+    return None if compiled is None else compiled.normalized_causes(list(keys), max(threads, 1))

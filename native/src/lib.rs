@@ -1,0 +1,479 @@
+//! The compiled path of `error_assets.fingerprinting`: cause text, normaliser and fingerprint
+//! of ASCII occurrences, spread over threads.
+//!
+//! The rule table is not written here: Python hands over `rules.py`'s table (patterns already
+//! translated to this regex dialect by `fingerprinting/native.py`), so the table has one
+//! source. This file mirrors the *procedure* of `cause.py`, `rules.py` (the RE2 path) and
+//! `fingerprint.py` step by step; the parity tests compare both paths on large corpora.
+//! Whatever this engine does not handle (a non-ASCII field, a regex that gives up) comes back
+//! as `None`, and Python computes it.
+
+use std::borrow::Cow;
+
+use fancy_regex::{Regex as FancyRegex, RegexBuilder};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use rayon::prelude::*;
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever the procedure below changes; `native.py` refuses another version.
+const ENGINE_VERSION: u32 = 1;
+/// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
+const BACKTRACK_LIMIT: usize = 10_000_000;
+/// Distinct lines remembered per thread (CI errors repeat lines across jobs).
+const LINE_CACHE_LIMIT: usize = 100_000;
+
+struct Rule {
+    pattern: FancyRegex,
+    replacement: String,
+    triggers: Vec<String>,
+    needs_digit: bool,
+}
+
+impl Rule {
+    fn may_match(&self, text: &str, has_digit: bool) -> bool {
+        if self.needs_digit && !has_digit {
+            return false;
+        }
+        self.triggers.is_empty() || self.triggers.iter().any(|t| text.contains(t.as_str()))
+    }
+
+    fn apply(&self, text: String) -> Option<String> {
+        match self.pattern.try_replacen(&text, 0, self.replacement.as_str()) {
+            Ok(Cow::Borrowed(_)) => Some(text),
+            Ok(Cow::Owned(changed)) => Some(changed),
+            Err(_) => None, // backtrack limit: Python does this one
+        }
+    }
+}
+
+fn has_digit(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Python's `str.isspace()` on ASCII (which includes the separators \x1c..\x1f).
+fn is_py_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
+}
+
+/// Python's `str.strip()` on ASCII.
+fn py_strip(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|&b| !is_py_space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| !is_py_space(b)).map_or(start, |i| i + 1);
+    &text[start..end.max(start)]
+}
+
+/// Python's `str.splitlines()` on ASCII.
+fn py_splitlines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' | 0x0b | 0x0c | 0x1c | 0x1d | 0x1e => {
+                lines.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..i]);
+                if i + 1 < bytes.len() && bytes[i + 1] == b'\n' {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < bytes.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+struct Limits {
+    max_signal: usize,
+    max_location: usize,
+    fallback: usize,
+    max_scanned: usize,
+    max_line_length: usize,
+    fingerprint_length: usize,
+}
+
+struct Engine {
+    rules: Vec<Rule>,
+    first_probed: usize,
+    probes: RegexSet,
+    probe_rules: Vec<usize>, // rule position of each probe, by probe index
+    unprobed: Vec<usize>,
+    signal: Regex,   // an error line
+    location: Regex, // a source location
+    number_or_hex: Regex,
+    spaces: Regex,
+    limits: Limits,
+}
+
+type Cache = HashMap<String, String>;
+
+/// Normalised lines by raw line, and by what the deleting rules left of it (per thread).
+#[derive(Default)]
+struct Caches {
+    lines: Cache,
+    deleted: Cache,
+}
+
+fn remember(cache: &mut Cache, key: String, value: String) {
+    if cache.len() >= LINE_CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
+impl Engine {
+    // ---- rules.py -------------------------------------------------------------------------
+
+    fn probed(&self, text: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = self
+            .probes
+            .matches(text)
+            .into_iter()
+            .map(|i| self.probe_rules[i])
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    fn apply_checked(&self, mut text: String, rules: &[Rule], digit: bool) -> Option<String> {
+        for rule in rules {
+            if rule.may_match(&text, digit) {
+                text = rule.apply(text)?;
+            }
+        }
+        Some(text)
+    }
+
+    /// `_delete_probed`: the text after the deleting rules, and the other rules probed on it
+    /// (None: the deleting rules changed it, probe again).
+    fn delete_probed(&self, text: &str) -> Option<(String, Option<Vec<usize>>)> {
+        let selected = self.probed(text);
+        if selected.is_empty() || selected[0] >= self.first_probed {
+            return Some((text.to_owned(), Some(selected)));
+        }
+        let deleting = &self.rules[selected[0]..self.first_probed];
+        let deleted = self.apply_checked(text.to_owned(), deleting, has_digit(text))?;
+        if deleted != text {
+            return Some((deleted, None));
+        }
+        let rest = selected.into_iter().filter(|&p| p >= self.first_probed).collect();
+        Some((text.to_owned(), Some(rest)))
+    }
+
+    /// `_apply_probed`: the rules at `selected` (none deleting) and the unprobed ones, in order.
+    fn apply_probed(&self, mut text: String, mut selected: Vec<usize>) -> Option<String> {
+        if !self.unprobed.is_empty() {
+            selected.extend_from_slice(&self.unprobed);
+            selected.sort_unstable();
+        }
+        for position in selected {
+            let rule = &self.rules[position];
+            if self.unprobed.contains(&position) && !rule.may_match(&text, has_digit(&text)) {
+                continue;
+            }
+            text = rule.apply(text)?;
+        }
+        Some(text)
+    }
+
+    fn after_deletion(&self, text: String) -> Option<String> {
+        let selected = self.probed(&text);
+        let selected = selected.into_iter().filter(|&p| p >= self.first_probed).collect();
+        self.apply_probed(text, selected)
+    }
+
+    fn tidy(&self, line: &str) -> String {
+        // Only a double space, \t, \f or \v can make the collapse change anything.
+        let bytes = line.as_bytes();
+        let collapsible = bytes.windows(2).any(|w| w == b"  ")
+            || bytes.iter().any(|&b| matches!(b, b'\t' | 0x0b | 0x0c));
+        if !collapsible {
+            return py_strip(line).to_owned();
+        }
+        let collapsed = self.spaces.replace_all(line, " ");
+        py_strip(&collapsed).to_owned()
+    }
+
+    fn normalize_new_line(&self, line: &str, caches: &mut Caches) -> Option<String> {
+        let line = &line[..line.len().min(self.limits.max_line_length)];
+        let (text, selected) = self.delete_probed(line)?;
+        if let Some(selected) = selected {
+            return Some(self.tidy(&self.apply_probed(text, selected)?));
+        }
+        // The log-line timestamp makes every raw line new; what is left often repeats.
+        if let Some(known) = caches.deleted.get(&text) {
+            return Some(known.clone());
+        }
+        let done = self.tidy(&self.after_deletion(text.clone())?);
+        remember(&mut caches.deleted, text, done.clone());
+        Some(done)
+    }
+
+    fn normalize_line(&self, line: &str, caches: &mut Caches) -> Option<String> {
+        if let Some(known) = caches.lines.get(line) {
+            return Some(known.clone());
+        }
+        let done = self.normalize_new_line(line, caches)?;
+        remember(&mut caches.lines, line.to_owned(), done.clone());
+        Some(done)
+    }
+
+    /// `normalize`: every line through the rules, tidied, empty and repeated lines dropped.
+    fn normalize(&self, text: &str, caches: &mut Caches) -> Option<String> {
+        let mut seen: HashSet<String> = HashSet::default();
+        let mut lines: Vec<String> = Vec::new();
+        for raw in text.split('\n') {
+            let line = self.normalize_line(raw, caches)?;
+            if !line.is_empty() && seen.insert(line.clone()) {
+                lines.push(line);
+            }
+        }
+        Some(lines.join("\n"))
+    }
+
+    // ---- cause.py -------------------------------------------------------------------------
+
+    fn repeat_key(&self, line: &str) -> String {
+        if line.contains("0x") {
+            return self.number_or_hex.replace_all(line, "").into_owned();
+        }
+        line.bytes().filter(|b| !b.is_ascii_digit()).map(char::from).collect()
+    }
+
+    fn cause_text(&self, message: &str, text: &str, file: &str) -> String {
+        let head = py_strip(message);
+        let mut parts: Vec<&str> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::default();
+        if !head.is_empty() {
+            parts.push(head);
+            seen.insert(self.repeat_key(head));
+        }
+        let file_part;
+        let file = py_strip(file);
+        if !file.is_empty() {
+            file_part = format!("in {file}");
+            parts.push(&file_part);
+        }
+        let mut signal: Vec<(usize, &str)> = Vec::new();
+        let mut locations: Vec<(usize, &str)> = Vec::new();
+        let mut plain: Vec<(usize, &str)> = Vec::new();
+        let lines = py_splitlines(text);
+        for (number, raw) in lines.iter().take(self.limits.max_scanned).enumerate() {
+            let line = py_strip(raw);
+            if line.is_empty() || !seen.insert(self.repeat_key(line)) {
+                continue;
+            }
+            if self.signal.is_match(line) {
+                if signal.len() < self.limits.max_signal {
+                    signal.push((number, line));
+                }
+            } else if self.location.is_match(line) {
+                locations.push((number, line));
+            } else if plain.len() < self.limits.fallback {
+                plain.push((number, line));
+            }
+        }
+        if locations.len() > self.limits.max_location {
+            let half = self.limits.max_location / 2;
+            let tail = locations.split_off(locations.len() - half);
+            locations.truncate(half);
+            locations.extend(tail);
+        }
+        let mut chosen = if signal.is_empty() { plain } else { signal };
+        chosen.extend(locations);
+        chosen.sort_unstable();
+        parts.extend(chosen.into_iter().map(|(_, line)| line));
+        parts.join("\n")
+    }
+
+    // ---- fingerprint.py -------------------------------------------------------------------
+
+    fn fingerprint(&self, normalized: &str, source_kind: &str) -> String {
+        let kind = py_strip(source_kind).to_ascii_lowercase();
+        let kind = if kind.is_empty() { "log".to_owned() } else { kind };
+        let mut hasher = Sha256::new();
+        hasher.update(b"error-fingerprint\x1f");
+        hasher.update(kind.as_bytes());
+        hasher.update(b"\x1f");
+        hasher.update(normalized.as_bytes());
+        let digest = hasher.finalize();
+        let mut hex = String::with_capacity(digest.len() * 2);
+        for byte in digest.iter() {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        hex.truncate(self.limits.fingerprint_length);
+        hex
+    }
+
+    fn normalized_cause(&self, key: &Key, caches: &mut Caches) -> Option<String> {
+        let (_, message, text, file) = key;
+        if !(message.is_ascii() && text.is_ascii() && file.is_ascii()) {
+            return None;
+        }
+        self.normalize(&self.cause_text(message, text, file), caches)
+    }
+
+    fn fingerprint_key(&self, key: &Key, caches: &mut Caches) -> Option<String> {
+        if !key.0.is_ascii() {
+            return None;
+        }
+        let normalized = self.normalized_cause(key, caches)?;
+        Some(self.fingerprint(&normalized, &key.0))
+    }
+
+    fn map<F>(&self, keys: &[Key], threads: usize, work: F) -> Vec<Option<String>>
+    where
+        F: Fn(&Engine, &Key, &mut Caches) -> Option<String> + Sync,
+    {
+        if threads <= 1 || keys.len() < 2 {
+            let mut caches = Caches::default();
+            return keys.iter().map(|k| work(self, k, &mut caches)).collect();
+        }
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool,
+            Err(_) => return self.map(keys, 1, work),
+        };
+        pool.install(|| {
+            keys.par_iter()
+                .map_init(Caches::default, |caches, k| work(self, k, caches))
+                .collect()
+        })
+    }
+}
+
+type Key = (PyBackedStr, PyBackedStr, PyBackedStr, PyBackedStr);
+
+/// The compiled engine; built once from the Python rule table.
+#[pyclass(frozen, module = "error_assets_native")]
+struct Normalizer {
+    engine: Engine,
+}
+
+fn fancy(pattern: &str) -> PyResult<FancyRegex> {
+    RegexBuilder::new(pattern)
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("pattern {pattern:?}: {e}")))
+}
+
+fn plain(pattern: &str) -> PyResult<Regex> {
+    Regex::new(pattern).map_err(|e| PyValueError::new_err(format!("pattern {pattern:?}: {e}")))
+}
+
+/// Lazy DFAs this large hold every state a probe set needs: smaller ones thrash.
+const SET_DFA_LIMIT: usize = 256 << 20;
+
+fn set(patterns: &[String]) -> PyResult<RegexSet> {
+    RegexSetBuilder::new(patterns)
+        .dfa_size_limit(SET_DFA_LIMIT)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("pattern set: {e}")))
+}
+
+#[pymethods]
+impl Normalizer {
+    /// `rules`: (pattern, replacement, triggers, needs_digit, probe or None) in table order;
+    /// the first `deleting` of them are the deleting rules. `limits`: max signal lines, max
+    /// location lines, fallback lines, max scanned lines, max line length, fingerprint length.
+    #[new]
+    #[allow(clippy::type_complexity)]
+    fn new(
+        rules: Vec<(String, String, Vec<String>, bool, Option<String>)>,
+        deleting: usize,
+        signal: String,
+        location: String,
+        number_or_hex: String,
+        spaces: String,
+        limits: (usize, usize, usize, usize, usize, usize),
+    ) -> PyResult<Self> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut probes = Vec::new();
+        let mut probe_rules = Vec::new();
+        let mut unprobed = Vec::new();
+        for (position, (pattern, replacement, triggers, needs_digit, probe)) in
+            rules.into_iter().enumerate()
+        {
+            compiled.push(Rule { pattern: fancy(&pattern)?, replacement, triggers, needs_digit });
+            match probe {
+                Some(probe) => {
+                    probes.push(probe);
+                    probe_rules.push(position);
+                }
+                None => unprobed.push(position),
+            }
+        }
+        if unprobed.iter().any(|&p| p < deleting) {
+            return Err(PyValueError::new_err("every deleting rule needs a probe"));
+        }
+        let engine = Engine {
+            rules: compiled,
+            first_probed: deleting,
+            probes: set(&probes)?,
+            probe_rules,
+            unprobed,
+            signal: plain(&signal)?,
+            location: plain(&location)?,
+            number_or_hex: plain(&number_or_hex)?,
+            spaces: plain(&spaces)?,
+            limits: Limits {
+                max_signal: limits.0,
+                max_location: limits.1,
+                fallback: limits.2,
+                max_scanned: limits.3,
+                max_line_length: limits.4,
+                fingerprint_length: limits.5,
+            },
+        };
+        Ok(Normalizer { engine })
+    }
+
+    /// Fingerprint of each (source_kind, message, text, file); None where Python must do it.
+    fn fingerprints(&self, py: Python<'_>, keys: Vec<Key>, threads: usize) -> Vec<Option<String>> {
+        py.detach(|| self.engine.map(&keys, threads, Engine::fingerprint_key))
+    }
+
+    /// Normalised cause text of each (source_kind, message, text, file); None as above.
+    fn normalized_causes(
+        &self,
+        py: Python<'_>,
+        keys: Vec<Key>,
+        threads: usize,
+    ) -> Vec<Option<String>> {
+        py.detach(|| self.engine.map(&keys, threads, Engine::normalized_cause))
+    }
+
+    /// `rules.normalize` of one ASCII text (None otherwise), for the parity tests.
+    fn normalize(&self, text: &str) -> Option<String> {
+        if !text.is_ascii() {
+            return None;
+        }
+        self.engine.normalize(text, &mut Caches::default())
+    }
+
+    /// `cause.cause_text` of one ASCII occurrence (None otherwise), for the parity tests.
+    fn cause_text(&self, message: &str, text: &str, file: &str) -> Option<String> {
+        if !(message.is_ascii() && text.is_ascii() && file.is_ascii()) {
+            return None;
+        }
+        Some(self.engine.cause_text(message, text, file))
+    }
+}
+
+#[pymodule]
+fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ENGINE_VERSION", ENGINE_VERSION)?;
+    m.add_class::<Normalizer>()?;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+"""The compiled engine (`native/`) gives exactly the Python path's answers.
+
+Both paths are run on the same inputs: every rule example and edge case of the table, generated
+family texts, seeded random texts built from the rules' own examples and awkward characters,
+and (marked realworld) the realworld snippets and logs. A fingerprint that depended on whether
+the extension is installed would split clusters between machines, so any difference fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+
+import pytest
+
+from error_assets.extraction import extract_file
+from error_assets.fingerprinting import cause, native, rules
+from error_assets.fingerprinting.fingerprint import fingerprint_key, fingerprint_keys
+from tests.fingerprinting.quality_set import family_items
+from tests.fingerprinting.test_fast_paths import CODE_NUMBER_CASES, DELETION_CASES
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The compiled engine: skipped when it is not built, a failure under CI=true."""
+    compiled = native.engine()
+    if compiled is None:
+        message = "error_assets_native is not installed (make setup builds it with cargo)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return compiled
+
+
+def _python_normalize(text: str) -> str:
+    rules.clear_line_cache()  # the cache must not hide a difference of the cold path
+    return rules.normalize(text)
+
+
+# Characters that sit on the edges of the rules: separators Python treats as whitespace or
+# line breaks, brackets, the placeholders' own characters, hex letters and digits.
+AWKWARD = [
+    *"0123456789abcdefABCDEF:;.,-_/\\[](){}<>#=@'\"xX ",
+    "\t",
+    "\r",
+    "\r\n",
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x1c",
+    "\x1f",
+    "  ",
+    "0x",
+    "::",
+    "Z ",
+]
+
+
+def _fragments() -> list[str]:
+    pieces: list[str] = []
+    for rule in rules.RULES:
+        pieces += re.split(r"(\s+)", rule.example)
+    for line in DELETION_CASES + CODE_NUMBER_CASES:
+        pieces += re.split(r"(\s+)", line)
+    return [piece for piece in pieces if piece and piece.isascii()]
+
+
+def random_texts(seed: int, count: int) -> list[str]:
+    """Texts made of rule-example fragments and awkward characters, glued at random."""
+    rng = random.Random(seed)
+    fragments = _fragments()
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 14)):
+            pool = fragments if rng.random() < 0.6 else AWKWARD
+            parts.append(rng.choice(pool))
+        texts.append("".join(parts))
+    return texts
+
+
+def _family_texts() -> list[tuple[str, str]]:
+    return [(i.message, i.text) for i in family_items(random.Random(21), variants=4)]
+
+
+def test_translation_of_the_python_dialect() -> None:
+    translate = native._translate_pattern
+    assert translate(r"a\sb") == r"a[\s\x1C-\x1F]b"
+    assert translate(r"[^\s'\"]+") == r"[^\s\x1C-\x1F'\"]+"
+    assert translate(r"\d\w", re.IGNORECASE | re.MULTILINE) == "(?im)[0-9][0-9A-Za-z_]"
+    assert translate(r"[\d.]\b") == r"[0-9.]\b"  # fancy-regex keeps \b (same on ASCII)
+    assert translate(r"\bx\s", space=native.RE2_SPACE, plain=True) == r"(?-u:\b)x[\t\n\f\r ]"
+    assert translate(r"^\ufeff?x") == r"^\x{feff}?x"
+    assert translate(r"[]\s]") == r"[]\s\x1C-\x1F]"  # a leading "]" is a literal
+    assert native._translate_replacement(r"\1<id>$") == "${1}<id>$$"
+
+
+def test_every_rule_has_a_plain_replacement_and_the_engine_builds(engine) -> None:
+    assert all(isinstance(rule.replacement, str) for rule in rules.RULES)
+    assert engine is native.engine()  # built once
+
+
+@pytest.mark.parametrize("text", [r.example for r in rules.RULES] + DELETION_CASES)
+def test_rule_examples_and_deletion_cases(engine, text: str) -> None:
+    assert engine.normalize(text) == _python_normalize(text)
+
+
+def test_family_texts_normalise_and_pick_the_same_cause(engine) -> None:
+    compared = 0
+    for message, text in _family_texts():
+        joined = f"{message}\n{text}"
+        if not joined.isascii():  # the engine leaves these to Python
+            assert engine.cause_text(message, text, "") is None
+            assert engine.normalize(joined) is None
+            continue
+        assert engine.cause_text(message, text, "") == cause.cause_text(message, text)
+        assert engine.normalize(joined) == _python_normalize(joined)
+        compared += 1
+    assert compared > 100
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_texts_normalise_alike(engine, seed: int) -> None:
+    texts = random_texts(seed, 3_000)
+    rules.clear_line_cache()
+    expected = [rules.normalize(t) for t in texts]
+    got = [engine.normalize(t) for t in texts]
+    differing = [(t, e, g) for t, e, g in zip(texts, expected, got, strict=True) if e != g]
+    assert not differing, differing[:3]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_random_texts_give_the_same_cause_text(engine, seed: int) -> None:
+    rng = random.Random(100 + seed)
+    texts = random_texts(seed + 50, 2_000)
+    for text in texts:
+        message = rng.choice(texts) if rng.random() < 0.5 else ""
+        file = rng.choice(["", " src/a.py ", "\tMakefile"])
+        assert engine.cause_text(message, text, file) == cause.cause_text(message, text, file)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\r\nb\rc\x0bd\x0ce\x1cf\x1dg\x1eh\x1fi\n",  # every line boundary of str.splitlines
+        "\n\n  \t\n",
+        "ERROR x\n" * 30 + "at a.B.c(B.java:1)\n" * 9,  # more than 12 signals, 4 locations
+        "\n".join(f"line {i} failed" for i in range(450)),  # past the 400 scanned lines
+        "retry 1 failed\nretry 2 failed\nat 0x1f fault\nat 0xabc fault",  # repeat keys
+        "x" * 2500 + " 1764299565123",  # cut at 2,000 characters
+        "e\tsomething\nE   assert 1 == 2",
+    ],
+)
+def test_cause_text_edges(engine, text: str) -> None:
+    for message in ("", "  boom 0x12  ", "ERROR x"):
+        assert engine.cause_text(message, text, "") == cause.cause_text(message, text)
+        assert engine.normalize(text) == _python_normalize(text)
+
+
+def test_fingerprints_equal_with_and_without_the_engine(engine, monkeypatch) -> None:
+    keys = [("gha_log", m, t, "") for m, t in _family_texts()]
+    keys += [("JUnit ", t[:40], t, "tests/x.py") for t in random_texts(9, 500)]
+    keys += [("log", "größe 12 MiB exceeded", "über 3 tries", ""), ("ünicode", "a", "b", "")]
+    native_values = fingerprint_keys(keys, workers=2)
+    assert native_values == fingerprint_keys(keys, workers=1)
+    compiled = engine.fingerprints(keys, 1)
+    ascii_keys = [all(part.isascii() for part in key) for key in keys]
+    assert [value is not None for value in compiled] == ascii_keys  # the rest: Python's job
+    assert not ascii_keys[-1] and not ascii_keys[-2]
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
+    assert native.engine() is None
+    rules.clear_line_cache()
+    assert fingerprint_keys(keys, workers=1) == native_values
+    assert [fingerprint_key(k) for k in keys] == native_values
+
+
+def test_normalized_causes_fill_in_what_the_engine_leaves(engine) -> None:
+    from error_assets.fingerprinting.fingerprint import normalized_causes
+
+    keys = [("log", "über 5 fails", "x 12 MiB", ""), ("log", "plain 0x1f", "at 12:30:01", "")]
+    expected = [rules.normalize(cause.cause_text(k[1], k[2], k[3])) for k in keys]
+    assert normalized_causes(keys, workers=1) == expected
+
+
+def test_a_pathological_line_still_gives_the_python_answer(engine) -> None:
+    # Long lazy scans (installed_packages) and long digit runs near the 2,000 character cut.
+    texts = ["/a" * 3000 + "/site-packages/x.py", "1" * 5000, "ab-" * 900 + "0x" + "f" * 500]
+    keys = [("log", "", text, "") for text in texts]
+    rules.clear_line_cache()
+    assert fingerprint_keys(keys, workers=1) == [fingerprint_key(k) for k in keys]
+
+
+def test_splitting_build_file_line_changed_no_output() -> None:
+    # Until n1's table became plain data, one rule did both with a function as replacement.
+    combined = re.compile(
+        r"\b(Dockerfile|Containerfile|Makefile|makefile|GNUmakefile|Jenkinsfile|Gemfile|Rakefile)"
+        r":\d+\b|^#\d+(?= )",
+        re.MULTILINE,
+    )
+    by_name = {rule.name: rule for rule in rules.RULES}
+
+    def old(text: str) -> str:
+        return combined.sub(lambda m: f"{m.group(1)}:<line>" if m.group(1) else "#<step>", text)
+
+    def new(text: str) -> str:
+        text = by_name["build_file_line"].pattern.sub(by_name["build_file_line"].replacement, text)
+        return by_name["buildkit_step"].pattern.sub(by_name["buildkit_step"].replacement, text)
+
+    lines = [
+        "#12 ERROR: failed to solve: Dockerfile:25",
+        "#3 [2/5] RUN make\n#4 Makefile:12: recipe failed",
+        "make: *** [GNUmakefile:7: all] Error 2 #9 later",
+        "#7 Dockerfile:1:2 and Rakefile:99",
+        *random_texts(77, 2_000),
+    ]
+    assert [new(line) for line in lines] == [old(line) for line in lines]
+
+
+@pytest.mark.realworld
+def test_realworld_snippets_and_logs_alike(engine, realworld_dir, monkeypatch) -> None:
+    rows = [
+        json.loads(line)
+        for line in (realworld_dir / "error_snippets.jsonl").read_text("utf-8").splitlines()
+    ]
+    keys = [("log", "", row["text"], "") for row in rows]
+    for path in sorted((realworld_dir / "logs").rglob("*")) + sorted(
+        (realworld_dir / "junit").rglob("*.xml")
+    ):
+        if path.is_file():
+            for finding in extract_file(path).findings:
+                keys.append((finding.source_kind, finding.message, finding.text, finding.file))
+    assert len(keys) > 400
+    compiled = fingerprint_keys(keys, workers=2)
+    assert sum(engine.fingerprints(keys, 1)[i] is not None for i in range(len(keys))) > 300
+    rules.clear_line_cache()
+    assert [fingerprint_key(k) for k in keys] == compiled
