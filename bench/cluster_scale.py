@@ -10,6 +10,10 @@ names, so there are thousands of distinct failures, and 1 % are one-off failures
 follow a Zipf law. Every occurrence is labelled with its failure, so pairwise precision and
 recall are computed over all of them.
 
+With the compiled engine installed (`native/`, built by `make setup` when cargo is present),
+the sample is also run on the pure-Python path (`ERROR_ASSETS_NATIVE=0`) right after, so the
+engine's own speed-up is printed side by side; both must give the same clusters.
+
 Drain3 (`pip install drain3`) is measured on a sample of the same occurrences (all of them
 when `--drain-sample` is large enough) and its time is extrapolated linearly to the full
 size; the output says so. Ours is measured on the same sample too, so the ratio is taken
@@ -23,6 +27,7 @@ right after ours, so the speed-up is measured under the same machine load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import inspect
 import json
@@ -35,6 +40,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,6 +49,11 @@ sys.path.insert(0, os.environ.get("CLUSTER_SCALE_PACKAGE") or sys.path[0])
 
 from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
 from error_assets.fingerprinting.rules import clear_line_cache
+
+try:  # older packages (see --compare-baseline) have no compiled engine
+    from error_assets.fingerprinting import native
+except ImportError:
+    native = None
 from error_assets.models import ErrorOccurrence
 from tests.fingerprinting.quality_set import (
     NOISE,
@@ -140,6 +151,20 @@ def _occurrence(index: int, kind: str, message: str, text: str) -> ErrorOccurren
         text=text,
         role="cause",
     )
+
+
+@contextlib.contextmanager
+def python_path() -> Iterator[None]:
+    """The pure-Python fingerprinting path, for as long as the block runs."""
+    before = os.environ.get("ERROR_ASSETS_NATIVE")
+    os.environ["ERROR_ASSETS_NATIVE"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["ERROR_ASSETS_NATIVE"]
+        else:
+            os.environ["ERROR_ASSETS_NATIVE"] = before
 
 
 def cpu_seconds() -> float:
@@ -313,10 +338,18 @@ def main(argv: list[str] | None = None) -> int:
 
     sample = min(args.drain_sample, len(occurrences))
     rows = []
+    compiled = native is not None and native.engine() is not None
+    engine = "compiled engine" if compiled else "Python only"
+    print(f"fingerprinting path: {engine} (ERROR_ASSETS_NATIVE=0 turns the engine off)")
     # Side by side on the sample: ours (1 process) and Drain3, same occurrences, same run.
     ours_seconds, ours_cpu, ours_ids, _ = run_ours(occurrences[:sample], workers=1)
     score = pairwise_scores(labels[:sample], ours_ids)
-    rows.append(("ours, 1 process", sample, ours_seconds, ours_cpu, score))
+    rows.append((f"ours, 1 process ({engine})", sample, ours_seconds, ours_cpu, score))
+    if compiled:  # and the Python path, for the engine's own ratio
+        with python_path():
+            seconds, cpu, ids, _ = run_ours(occurrences[:sample], workers=1)
+        same = "same clusters" if ids == ours_ids else "DIFFERENT clusters"
+        rows.append((f"ours, 1 process (Python only, {same})", sample, seconds, cpu, score))
     drain_rows = []
     if drain_available:
         for name, masking, similarity in DRAIN_VARIANTS:
@@ -346,12 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(
-        f"\n{'method':<28} {'occurrences':>11} {'wall s':>8} {'cpu s':>8} {'occ/s':>9} "
+        f"\n{'method':<46} {'occurrences':>11} {'wall s':>8} {'cpu s':>8} {'occ/s':>9} "
         f"{'us/occ cpu':>10} {'precision':>9} {'recall':>7}"
     )
     for name, count, seconds, cpu, score in rows:
         print(
-            f"{name:<28} {count:>11,} {seconds:>8.2f} {cpu:>8.2f} {count / seconds:>9,.0f} "
+            f"{name:<46} {count:>11,} {seconds:>8.2f} {cpu:>8.2f} {count / seconds:>9,.0f} "
             f"{cpu / count * 1e6:>10.1f} {score.precision:>9.4f} {score.recall:>7.4f}"
         )
     print(

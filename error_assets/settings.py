@@ -6,6 +6,7 @@ Invalid values fail fast with a message naming the variable and the accepted val
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,15 @@ class Settings:
             github_base_url=_get(env, "GITHUB_API_URL"),
             partition_start=_get(env, "ERROR_ASSETS_PARTITION_START"),
         )
+
+
+def native_engine_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """`ERROR_ASSETS_NATIVE`: whether the compiled fingerprint engine may be used (if built).
+
+    Read on every use rather than with the rest, so a test or benchmark can compare both
+    paths in one process; either path gives the same fingerprints.
+    """
+    return _bool(os.environ if env is None else env, "ERROR_ASSETS_NATIVE", True)
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

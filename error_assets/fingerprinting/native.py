@@ -11,13 +11,13 @@ so a machine without the extension computes the same fingerprints, only slower.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 from error_assets.fingerprinting import cause, rules
+from error_assets.settings import native_engine_enabled
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
 ENGINE_VERSION = 1
@@ -98,7 +98,7 @@ def _rule_tuple(rule: rules.Rule) -> tuple[str, str, list[str], bool, str | None
 
 
 def enabled() -> bool:
-    return os.environ.get("ERROR_ASSETS_NATIVE", "1").strip().lower() not in {"0", "false", "no"}
+    return native_engine_enabled()
 
 
 @cache

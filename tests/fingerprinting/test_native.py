@@ -237,3 +237,13 @@ def test_realworld_snippets_and_logs_alike(engine, realworld_dir, monkeypatch) -
     assert sum(engine.fingerprints(keys, 1)[i] is not None for i in range(len(keys))) > 300
     rules.clear_line_cache()
     assert [fingerprint_key(k) for k in keys] == compiled
+
+
+def test_the_switch_is_validated_like_every_setting(monkeypatch) -> None:
+    from error_assets.settings import SettingsError
+
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "maybe")
+    with pytest.raises(SettingsError, match="ERROR_ASSETS_NATIVE"):
+        native.engine()
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "off")
+    assert native.engine() is None
