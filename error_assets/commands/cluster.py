@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import IO, Any
 
@@ -20,6 +21,12 @@ from typing import IO, Any
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, help="JSON lines of occurrences, or - for stdin")
     parser.add_argument("--output", default="-", help="where to write clusters (default: stdout)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="threads (compiled engine) or processes for large inputs (default: all cores)",
+    )
     parser.add_argument(
         "--partition",
         default="",
@@ -131,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"error-assets cluster: skipped {problem}", file=sys.stderr)
     try:
-        fingerprinted = fingerprint_occurrences(occurrences)
-        clusters = build_clusters(fingerprinted, args.partition, {})
+        workers = max(args.workers, 1)
+        fingerprinted = fingerprint_occurrences(occurrences, workers=workers)
+        clusters = build_clusters(fingerprinted, args.partition, {}, workers=workers)
     except ValueError as error:
         print(f"error-assets cluster: {error}", file=sys.stderr)
         return 2

@@ -19,9 +19,12 @@ its id as it gains members, across partitions and reruns.
 
 Speed: with google-re2 installed, one RE2 set pass per line picks the rules that can apply
 (the pure-Python pre-checks give identical results, tested); `fingerprint_occurrences(...,
-workers=2)` forks workers for large inputs.
+workers=2)` forks workers for large inputs. Where the optional compiled engine is built
+(`native/`, Rust; `native.py` hands it this package's rule table), it computes the cause text,
+normalised text and fingerprint of all-ASCII occurrences on threads, with the same results
+(parity-tested); everything else stays in Python.
 
-Pure Python; no dagster.
+No dagster.
 """
 
 from error_assets.fingerprinting.cause import cause_text

@@ -103,6 +103,15 @@ def test_every_rule_has_a_plain_replacement_and_the_engine_builds(engine) -> Non
     assert engine is native.engine()  # built once
 
 
+@pytest.mark.parametrize("position", range(len(rules.RULES)), ids=[r.name for r in rules.RULES])
+def test_each_rule_alone_matches_python_re(engine, position: int) -> None:
+    # Every pattern's translation, on its own example and on random texts (no probes here).
+    rule = rules.RULES[position]
+    texts = [rule.example, rule.expected, *random_texts(position, 400)]
+    for text in texts:
+        assert engine.apply_rule(position, text) == rule.pattern.sub(rule.replacement, text)
+
+
 @pytest.mark.parametrize("text", [r.example for r in rules.RULES] + DELETION_CASES)
 def test_rule_examples_and_deletion_cases(engine, text: str) -> None:
     assert engine.normalize(text) == _python_normalize(text)
