@@ -47,7 +47,10 @@ impl Rule {
     }
 
     fn apply(&self, text: String) -> Option<String> {
-        match self.pattern.try_replacen(&text, 0, self.replacement.as_str()) {
+        match self
+            .pattern
+            .try_replacen(&text, 0, self.replacement.as_str())
+        {
             Ok(Cow::Borrowed(_)) => Some(text),
             Ok(Cow::Owned(changed)) => Some(changed),
             Err(_) => None, // backtrack limit: Python does this one
@@ -67,8 +70,14 @@ fn is_py_space(b: u8) -> bool {
 /// Python's `str.strip()` on ASCII.
 fn py_strip(text: &str) -> &str {
     let bytes = text.as_bytes();
-    let start = bytes.iter().position(|&b| !is_py_space(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| !is_py_space(b)).map_or(start, |i| i + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| !is_py_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_py_space(b))
+        .map_or(start, |i| i + 1);
     &text[start..end.max(start)]
 }
 
@@ -174,7 +183,10 @@ impl Engine {
         if deleted != text {
             return Some((deleted, None));
         }
-        let rest = selected.into_iter().filter(|&p| p >= self.first_probed).collect();
+        let rest = selected
+            .into_iter()
+            .filter(|&p| p >= self.first_probed)
+            .collect();
         Some((text.to_owned(), Some(rest)))
     }
 
@@ -196,7 +208,10 @@ impl Engine {
 
     fn after_deletion(&self, text: String) -> Option<String> {
         let selected = self.probed(&text);
-        let selected = selected.into_iter().filter(|&p| p >= self.first_probed).collect();
+        let selected = selected
+            .into_iter()
+            .filter(|&p| p >= self.first_probed)
+            .collect();
         self.apply_probed(text, selected)
     }
 
@@ -310,7 +325,11 @@ impl Engine {
 
     fn fingerprint(&self, normalized: &str, source_kind: &str) -> String {
         let kind = py_strip(source_kind).to_ascii_lowercase();
-        let kind = if kind.is_empty() { "log".to_owned() } else { kind };
+        let kind = if kind.is_empty() {
+            "log".to_owned()
+        } else {
+            kind
+        };
         let mut hasher = Sha256::new();
         hasher.update(b"error-fingerprint\x1f");
         hasher.update(kind.as_bytes());
@@ -362,15 +381,15 @@ struct Normalizer {
     workers: Mutex<HashMap<usize, Arc<Workers>>>, // by thread count
 }
 
-/// What an engine is built from, kept to build one per thread.
+/// One rule as Python hands it over: pattern, replacement, triggers, needs_digit, probe.
+type RuleSpec = (String, String, Vec<String>, bool, Option<String>);
+
+/// What an engine is built from (the constructor's arguments), kept to build one per thread.
 struct Spec {
-    rules: Vec<(String, String, Vec<String>, bool, Option<String>)>,
+    rules: Vec<RuleSpec>,
     deleting: usize,
-    signal: String,
-    location: String,
-    number_or_hex: String,
-    spaces: String,
-    limits: (usize, usize, usize, usize, usize, usize),
+    patterns: [String; 4], // signal, location, number_or_hex, spaces
+    limits: [usize; 6],
 }
 
 impl Spec {
@@ -399,6 +418,7 @@ impl Spec {
         if unprobed.iter().any(|&p| p < self.deleting) {
             return Err(PyValueError::new_err("every deleting rule needs a probe"));
         }
+        let [signal, location, number_or_hex, spaces] = &self.patterns;
         let limits = self.limits;
         Ok(Engine {
             rules: compiled,
@@ -406,17 +426,17 @@ impl Spec {
             probes: set(&probes)?,
             probe_rules,
             unprobed,
-            signal: plain(&self.signal)?,
-            location: plain(&self.location)?,
-            number_or_hex: plain(&self.number_or_hex)?,
-            spaces: plain(&self.spaces)?,
+            signal: plain(signal)?,
+            location: plain(location)?,
+            number_or_hex: plain(number_or_hex)?,
+            spaces: plain(spaces)?,
             limits: Limits {
-                max_signal: limits.0,
-                max_location: limits.1,
-                fallback: limits.2,
-                max_scanned: limits.3,
-                max_line_length: limits.4,
-                fingerprint_length: limits.5,
+                max_signal: limits[0],
+                max_location: limits[1],
+                fallback: limits[2],
+                max_scanned: limits[3],
+                max_line_length: limits[4],
+                fingerprint_length: limits[5],
             },
         })
     }
@@ -436,8 +456,14 @@ impl Normalizer {
         if let Some(workers) = known.get(&threads) {
             return Some(Arc::clone(workers));
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok()?;
-        let engines = (0..threads).map(|_| self.spec.build()).collect::<PyResult<_>>().ok()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok()?;
+        let engines = (0..threads)
+            .map(|_| self.spec.build())
+            .collect::<PyResult<_>>()
+            .ok()?;
         let workers = Arc::new(Workers { pool, engines });
         known.insert(threads, Arc::clone(&workers));
         Some(workers)
@@ -445,7 +471,11 @@ impl Normalizer {
 
     fn run(&self, keys: &[Key], threads: usize, work: Work) -> Vec<Option<String>> {
         let threads = threads.clamp(1, keys.len().max(1));
-        let workers = if threads > 1 { self.workers(threads) } else { None };
+        let workers = if threads > 1 {
+            self.workers(threads)
+        } else {
+            None
+        };
         let Some(workers) = workers else {
             return self.engine.map(keys, work);
         };
@@ -493,19 +523,28 @@ impl Normalizer {
     /// the first `deleting` of them are the deleting rules. `limits`: max signal lines, max
     /// location lines, fallback lines, max scanned lines, max line length, fingerprint length.
     #[new]
-    #[allow(clippy::type_complexity)]
     fn new(
-        rules: Vec<(String, String, Vec<String>, bool, Option<String>)>,
+        rules: Vec<RuleSpec>,
         deleting: usize,
         signal: String,
         location: String,
         number_or_hex: String,
         spaces: String,
-        limits: (usize, usize, usize, usize, usize, usize),
+        limits: [usize; 6],
     ) -> PyResult<Self> {
-        let spec = Spec { rules, deleting, signal, location, number_or_hex, spaces, limits };
+        let patterns = [signal, location, number_or_hex, spaces];
+        let spec = Spec {
+            rules,
+            deleting,
+            patterns,
+            limits,
+        };
         let engine = spec.build()?;
-        Ok(Normalizer { engine, spec, workers: Mutex::new(HashMap::default()) })
+        Ok(Normalizer {
+            engine,
+            spec,
+            workers: Mutex::new(HashMap::default()),
+        })
     }
 
     /// Fingerprint of each (source_kind, message, text, file); None where Python must do it.
@@ -533,10 +572,16 @@ impl Normalizer {
 
     /// Rule `position` of the table alone on `text` (None where Python must), for the tests.
     fn apply_rule(&self, position: usize, text: &str) -> PyResult<Option<String>> {
-        let rule = self.engine.rules.get(position).ok_or_else(|| {
-            PyValueError::new_err(format!("no rule at position {position}"))
-        })?;
-        Ok(if text.is_ascii() { rule.apply(text.to_owned()) } else { None })
+        let rule = self
+            .engine
+            .rules
+            .get(position)
+            .ok_or_else(|| PyValueError::new_err(format!("no rule at position {position}")))?;
+        Ok(if text.is_ascii() {
+            rule.apply(text.to_owned())
+        } else {
+            None
+        })
     }
 
     /// `cause.cause_text` of one ASCII occurrence (None otherwise), for the parity tests.
