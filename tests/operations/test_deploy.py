@@ -104,4 +104,8 @@ def test_workspace_loads_from_a_separately_started_code_server(tmp_path: Path) -
         assert "error_trends_job" in listed.stdout
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # seen once under full-suite load: loading was fine
+            server.kill()
+            server.wait(timeout=30)

@@ -91,8 +91,11 @@ def test_infrastructure_and_code_failures_are_told_apart(tmp_path: Path) -> None
 
 def test_ranged_run_equals_hour_by_hour_runs(tmp_path: Path) -> None:
     hours = recent_hours(3)
-    ranged = make_home(tmp_path / "ranged", hours)
-    stepped = make_home(tmp_path / "stepped", hours)
+    # 20 jobs an hour: with the default 6, a third of the hour windows (which move with the
+    # clock) had no failure recurring in the last hour, and the last assertion failed by time
+    # of day; 72 of 72 consecutive windows have one at 20.
+    ranged = make_home(tmp_path / "ranged", hours, jobs_per_hour=20)
+    stepped = make_home(tmp_path / "stepped", hours, jobs_per_hour=20)
     partition_keys = keys(hours)
     with dg.instance_for_test() as instance:
         result = materialize(ranged, partition_keys, instance)
