@@ -50,10 +50,15 @@ opensearch: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check error_assets tests bench
 	$(BIN)/ruff check error_assets tests bench
+	@if [ -n "$(CARGO_BIN)" ]; then \
+		cd native && PATH="$(CARGO_BIN):$$PATH" cargo fmt --check && \
+		PATH="$(CARGO_BIN):$$PATH" cargo clippy --release --quiet -- -D warnings; \
+	fi
 
 format: $(STAMP)
 	$(BIN)/ruff format error_assets tests bench
 	$(BIN)/ruff check --fix error_assets tests bench
+	@if [ -n "$(CARGO_BIN)" ]; then cd native && PATH="$(CARGO_BIN):$$PATH" cargo fmt; fi
 
 bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"

@@ -167,6 +167,33 @@ def python_path() -> Iterator[None]:
             os.environ["ERROR_ASSETS_NATIVE"] = before
 
 
+def fingerprinting_only(occurrences: list[ErrorOccurrence], workers: int) -> None:
+    """Cause text + normaliser + hash alone, Python against the compiled engine, same keys."""
+    from error_assets.fingerprinting.fingerprint import cause_key, fingerprint_keys
+
+    keys = list(dict.fromkeys(cause_key(o) for o in occurrences))
+    timings = {}
+    runs = [("Python", 1, True), ("compiled, 1 thread", 1, False)]
+    runs.append((f"compiled, {workers} threads", workers, False))
+    for name, threads, python in runs:
+        clear_line_cache()
+        with python_path() if python else contextlib.nullcontext():
+            fingerprint_keys(keys[:200], threads)  # warm up: engine, thread pool, lazy DFAs
+            clear_line_cache()
+            start, cpu = time.perf_counter(), cpu_seconds()
+            values = fingerprint_keys(keys, threads)
+            timings[name] = (time.perf_counter() - start, cpu_seconds() - cpu, values)
+    reference = timings["Python"]
+    print(f"\nfingerprinting alone, {len(keys):,} distinct keys (cause text, normaliser, hash):")
+    for name, (seconds, cpu, values) in timings.items():
+        same = "same fingerprints" if values == reference[2] else "DIFFERENT fingerprints"
+        print(
+            f"  {name:<22} {seconds / len(keys) * 1e6:6.1f} us/key wall, "
+            f"{cpu / len(keys) * 1e6:6.1f} us/key cpu; {reference[0] / seconds:4.1f}x Python "
+            f"(wall); {same}"
+        )
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and its reaped children (immune to other users' load)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -358,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, sample, seconds, cpu, score))
             drain_rows.append((name, seconds / sample, cpu / sample, score))
 
+    if compiled:
+        fingerprinting_only(occurrences[:sample], args.workers)
     full_seconds, full_cpu, full_ids, clusters = run_ours(occurrences, workers=args.workers)
     full_score = pairwise_scores(labels, full_ids)
     own_rss, child_rss = peak_rss_mib()

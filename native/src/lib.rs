@@ -336,9 +336,11 @@ impl Engine {
         hasher.update(b"\x1f");
         hasher.update(normalized.as_bytes());
         let digest = hasher.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(digest.len() * 2);
         for byte in digest.iter() {
-            hex.push_str(&format!("{byte:02x}"));
+            hex.push(HEX[usize::from(byte >> 4)] as char);
+            hex.push(HEX[usize::from(byte & 0x0f)] as char);
         }
         hex.truncate(self.limits.fingerprint_length);
         hex
