@@ -450,13 +450,21 @@ impl Spec {
 struct Workers {
     pool: rayon::ThreadPool,
     engines: Vec<Engine>,
+    pid: u32, // a forked child inherits the pool but not its threads
 }
 
 impl Normalizer {
     fn workers(&self, threads: usize) -> Option<Arc<Workers>> {
         let mut known = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(workers) = known.get(&threads) {
-            return Some(Arc::clone(workers));
+            if workers.pid == std::process::id() {
+                return Some(Arc::clone(workers));
+            }
+            // Forked: waiting on the parent's pool threads would hang forever. (Leaked, not
+            // dropped: dropping would signal threads that do not exist in this process.)
+            if let Some(stale) = known.remove(&threads) {
+                std::mem::forget(stale);
+            }
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -466,7 +474,11 @@ impl Normalizer {
             .map(|_| self.spec.build())
             .collect::<PyResult<_>>()
             .ok()?;
-        let workers = Arc::new(Workers { pool, engines });
+        let workers = Arc::new(Workers {
+            pool,
+            engines,
+            pid: std::process::id(),
+        });
         known.insert(threads, Arc::clone(&workers));
         Some(workers)
     }

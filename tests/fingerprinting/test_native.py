@@ -12,6 +12,8 @@ import json
 import os
 import random
 import re
+import signal
+import time
 
 import pytest
 
@@ -256,3 +258,23 @@ def test_the_switch_is_validated_like_every_setting(monkeypatch) -> None:
         native.engine()
     monkeypatch.setenv("ERROR_ASSETS_NATIVE", "off")
     assert native.engine() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_threads_of_its_own(engine) -> None:
+    # The parent's thread pool is inherited without its threads: using it would hang.
+    keys = [("log", m, t, "") for m, t in _family_texts() if (m + t).isascii()][:300]
+    expected = engine.fingerprints(keys, 2)  # the parent's pool exists now
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit code is the verdict
+        os._exit(0 if engine.fingerprints(keys, 2) == expected else 3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    pytest.fail("the forked child hung on the parent's thread pool")
