@@ -12,6 +12,7 @@ so a machine without the extension computes the same fingerprints, only slower.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -108,10 +109,14 @@ def _engine() -> Any | None:
     except ImportError:
         return None
     if error_assets_native.ENGINE_VERSION != ENGINE_VERSION:
-        raise RuntimeError(
+        # A stale build must not change fingerprints: the Python path takes over.
+        warnings.warn(
             f"error_assets_native has engine version {error_assets_native.ENGINE_VERSION}, "
-            f"this package needs {ENGINE_VERSION}: rebuild it (make setup)"
+            f"this package needs {ENGINE_VERSION}: using the Python path (make setup rebuilds it)",
+            RuntimeWarning,
+            stacklevel=2,
         )
+        return None
     deleting = rules.FIRST_PROBED
     return error_assets_native.Normalizer(
         [_rule_tuple(rule) for rule in rules.RULES],

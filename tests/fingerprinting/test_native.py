@@ -278,3 +278,16 @@ def test_a_forked_child_gets_threads_of_its_own(engine) -> None:
     os.kill(child, signal.SIGKILL)
     os.waitpid(child, 0)
     pytest.fail("the forked child hung on the parent's thread pool")
+
+
+def test_a_stale_build_falls_back_to_python(monkeypatch) -> None:
+    module = pytest.importorskip("error_assets_native")
+    monkeypatch.setattr(module, "ENGINE_VERSION", native.ENGINE_VERSION + 1)
+    native._engine.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="engine version"):
+            assert native.engine() is None
+        keys = [("log", "boom 0x1f at 12:30:01", "x", "")]
+        assert fingerprint_keys(keys) == [fingerprint_key(keys[0])]
+    finally:
+        native._engine.cache_clear()
