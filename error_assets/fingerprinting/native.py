@@ -22,9 +22,9 @@ from error_assets.settings import native_engine_enabled
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
 ENGINE_VERSION = 1
-# `\s` on ASCII: Python's `re` (the rules) also takes \x1c..\x1f, RE2 (the probes and the
-# cause-line kinds) leaves out \v; the Rust engine's `\s` is [\t\n\v\f\r ].
-PYTHON_SPACE = r"\s\x1C-\x1F"
+# `\s` on ASCII: Python's `re` (the rules) is [\t\n\v\f\r ] and \x1c..\x1f, RE2 (the probes
+# and the cause-line kinds) leaves out \v and \x1c..\x1f; the Rust engine's takes Unicode.
+PYTHON_SPACE = r"\t\n\x0B\x0C\r \x1C-\x1F"
 RE2_SPACE = r"\t\n\f\r "
 _ASCII_CLASSES = {"s": "", "d": "0-9", "w": "0-9A-Za-z_"}
 _FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"))
