@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Bumped whenever the procedure below changes; `native.py` refuses another version.
+/// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
 const ENGINE_VERSION: u32 = 1;
 /// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
 const BACKTRACK_LIMIT: usize = 10_000_000;
