@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from error_assets.fingerprinting import native
 from error_assets.fingerprinting.cause import cause_text
@@ -42,53 +42,57 @@ def fingerprint(normalized_text: str, source_kind: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
-def normalized_cause(occurrence: ErrorOccurrence) -> str:
-    """The normalised cause text of one occurrence (what `fingerprint` hashes)."""
-    return normalize(cause_text(occurrence.message, occurrence.text, occurrence.file))
-
-
 def cause_key(occurrence: ErrorOccurrence) -> CauseKey:
     return (occurrence.source_kind, occurrence.message, occurrence.text, occurrence.file)
 
 
+def normalized_cause(key: CauseKey) -> str:
+    """The normalised cause text of one (source_kind, message, text, file): what is hashed."""
+    _, message, text, file = key
+    return normalize(cause_text(message, text, file))
+
+
 def fingerprint_key(key: CauseKey) -> str:
     """The fingerprint of one (source_kind, message, text, file)."""
-    source_kind, message, text, file = key
-    return fingerprint(normalize(cause_text(message, text, file)), source_kind)
+    return fingerprint(normalized_cause(key), key[0])
 
 
 # Fewer distinct texts than this are fingerprinted in this process: forking costs more.
 MIN_FORKED_KEYS = 20_000
 
 
+def _python_where_missing(
+    compiled: list[str | None] | None,
+    keys: list[CauseKey],
+    compute: Callable[[CauseKey], str],
+    workers: int,
+) -> list[str]:
+    """The compiled engine's answers, with `compute` run in Python where it gave none (all of
+    them without the engine), forked over `workers` processes for large inputs on Linux."""
+    if compiled is None:
+        return forked_map(compute, keys, workers, MIN_FORKED_KEYS)
+    missing = [index for index, value in enumerate(compiled) if value is None]
+    computed = forked_map(compute, [keys[i] for i in missing], workers, MIN_FORKED_KEYS)
+    for index, value in zip(missing, computed, strict=True):
+        compiled[index] = value
+    return compiled  # type: ignore[return-value]  # no None is left
+
+
 def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """Fingerprints of distinct cause keys, in order, over `workers` threads or processes.
 
     The compiled engine (`native.py`), when installed, takes every all-ASCII key on `workers`
-    threads; the rest, or all of them without it, run in Python, forked over `workers`
-    processes where the platform offers it (Linux) and the input is large enough. Results are
-    identical either way.
+    threads; the rest, or all of them without it, run in Python. Results are identical either
+    way.
     """
-    compiled = native.fingerprints(keys, workers)
-    if compiled is None:
-        return forked_map(fingerprint_key, keys, workers, MIN_FORKED_KEYS)
-    missing = [index for index, value in enumerate(compiled) if value is None]
-    if missing:
-        computed = forked_map(fingerprint_key, [keys[i] for i in missing], workers, MIN_FORKED_KEYS)
-        for index, value in zip(missing, computed, strict=True):
-            compiled[index] = value
-    return compiled  # type: ignore[return-value]  # no None is left
+    return _python_where_missing(native.fingerprints(keys, workers), keys, fingerprint_key, workers)
 
 
 def normalized_causes(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """`normalized_cause` of each key, in order; the compiled engine first, as above."""
-    compiled = native.normalized_causes(keys, workers)
-    if compiled is None:
-        compiled = [None] * len(keys)
-    return [
-        value if value is not None else normalize(cause_text(key[1], key[2], key[3]))
-        for key, value in zip(keys, compiled, strict=True)
-    ]
+    return _python_where_missing(
+        native.normalized_causes(keys, workers), keys, normalized_cause, workers
+    )
 
 
 _FIELDS = [f.name for f in dataclasses.fields(ErrorOccurrence)]
