@@ -357,15 +357,14 @@ class Classifier:
         """One verdict per input. A paid verdict is carried by its first input only; later
         inputs with the same key read as cache hits (as they would in a later run), so summing
         over the verdicts (or the published documents) counts each request once."""
-        seen: set[str] = set()
+        paid: set[str] = set()  # keys whose paid verdict was already given out
         verdicts = []
         for unit in units:
             verdict = decided[unit]
-            if verdict.fingerprint in seen and (
-                verdict.classifier.startswith("llm:") or verdict.cost_usd or verdict.input_tokens
-            ):
-                verdict = _as_cache_hit(verdict)
-            seen.add(verdict.fingerprint)
+            if verdict.classifier.startswith("llm:") or verdict.cost_usd or verdict.input_tokens:
+                if verdict.fingerprint in paid:
+                    verdict = _as_cache_hit(verdict)
+                paid.add(verdict.fingerprint)
             verdicts.append(verdict)
         return verdicts
 

@@ -386,3 +386,21 @@ def test_a_key_seen_in_several_partitions_is_asked_once(
     assert run.stats["cost_usd"] == pytest.approx(
         sum(c.cost_usd for c in run.classifications), abs=1e-7
     )
+
+
+def test_a_paid_answer_keeps_its_cost_after_a_free_verdict_of_the_same_key(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    # The same key first settled by a rule (free), then a text only Claude can answer.
+    items = [
+        ClassificationInput(key="same", text="No space left on device"),
+        ClassificationInput(key="same", text="widget frobnicator stalled at stage 1"),
+    ]
+    run = Classifier(config(fake_anthropic, tmp_path)).classify_inputs(items, mode="interactive")
+    ruled, paid = run.classifications
+    assert ruled.classifier.startswith("rules:") and ruled.cost_usd == 0
+    assert len(fake_anthropic.message_requests()) == 1
+    assert paid.classifier == f"llm:{MODEL}" and paid.cost_usd > 0
+    assert run.stats["cost_usd"] == pytest.approx(
+        sum(c.cost_usd for c in run.classifications), abs=1e-7
+    )
