@@ -54,13 +54,12 @@ daily_trends_schedule = dg.build_schedule_from_partitioned_job(
 
 
 def build_sensors() -> list[dg.SensorDefinition]:
-    """The reclassification sensor, and the GitHub failed-runs sensor when that module exists;
-    both stopped until an operator starts them."""
+    """The GitHub failed-runs sensor and the reclassification sensor, both stopped until an
+    operator starts them."""
+    from error_assets.sensors.failed_runs import build_failed_runs_sensor
     from error_assets.sensors.reclassification import build_reclassification_sensor
 
-    sensors = [build_reclassification_sensor(error_pipeline_job)]
-    try:
-        from error_assets.sensors.failed_runs import build_failed_runs_sensor
-    except ImportError:  # not every checkout has the GitHub source yet
-        return sensors
-    return [build_failed_runs_sensor(error_pipeline_job), *sensors]
+    return [
+        build_failed_runs_sensor(error_pipeline_job),
+        build_reclassification_sensor(error_pipeline_job),
+    ]

@@ -28,7 +28,9 @@ SourceKind = Literal[
     "log",
 ]
 Role = Literal["cause", "symptom", "wrapper"]
-ROLES: tuple[str, ...] = ("cause", "symptom", "wrapper")
+# Order of the roles in a job's ranking: the cause first, the wrapper that only says
+# "something failed" last.
+ROLE_ORDER: dict[str, int] = {"cause": 0, "symptom": 1, "wrapper": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from error_assets.ci_step.budget import TimeBudget
 from error_assets.ci_step.context import GitHubContext, lookup_job
 from error_assets.ci_step.report import CIStepReport, ClassifiedError
 from error_assets.models import (
+    ROLE_ORDER,
     Classification,
     Cluster,
     ErrorOccurrence,
@@ -39,7 +40,6 @@ STORE_RESERVE_S = 2.0  # kept back from the LLM for publishing, when a store is 
 WORKER_MARGIN_S = 0.25
 LOOKUP_LIMIT_S = 3.0  # the job-id lookup is a nicety: never worth more than this
 MAX_PER_SOURCE = 20  # occurrences kept per kind of input (the extractor ranks within it)
-ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +356,8 @@ class _Work:
                 timeout_seconds=max(1.0, self.budget.remaining(SUMMARY_RESERVE_S)),
                 max_retries=min(config.max_retries, 2),
             )
-        allowed = llm_policy(self.settings.realtime_threshold) if not offline else _never
+        # Offline, the config turns the LLM off, so the policy is never consulted.
+        allowed = llm_policy(self.settings.realtime_threshold)
         return build_classifier(config).classify_clusters(
             clusters, mode="interactive", llm_allowed=allowed
         )
@@ -442,10 +443,6 @@ def single_cluster(occurrence: ErrorOccurrence) -> Cluster:
         is_new=True,
         normalizer_version="",
     )
-
-
-def _never(cluster: Cluster) -> bool:
-    return False
 
 
 def _unique(paths: Iterable[Path]) -> list[Path]:

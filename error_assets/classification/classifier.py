@@ -34,17 +34,6 @@ from error_assets.taxonomy import category as taxonomy_category
 from error_assets.taxonomy import is_category
 
 MODES = ("interactive", "batch", "auto")
-OFFLINE_FALLBACK_FLAGS = (
-    "budget_exhausted",
-    "llm_error",
-    "evidence_not_verbatim",
-    "schema_violation",
-    "malformed_json",
-    "batch_expired",
-    "batch_canceled",
-    "batch_pending",
-    "batch_missing_result",
-)
 
 
 @dataclass(frozen=True)

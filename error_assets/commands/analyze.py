@@ -126,6 +126,7 @@ def analyze(
         fingerprint_occurrences,
         remember_clusters,
     )
+    from error_assets.models import ROLE_ORDER
     from error_assets.sources import open_source
     from error_assets.sources.raw_store import RawStore
 
@@ -165,7 +166,6 @@ def analyze(
 
     job_cause: dict[str, str] = {}
     best_rank: dict[str, tuple[int, int]] = {}
-    role_order = {"cause": 0, "symptom": 1, "wrapper": 2}
     for occurrence in occurrences:
         cluster_id = error_cluster.get(occurrence.error_id)
         if cluster_id is None:
@@ -175,7 +175,7 @@ def analyze(
         view.job_keys.add(key)
         if view.example is None or occurrence.rank < view.example.rank:
             view.example = occurrence
-        order = (role_order.get(occurrence.role, 3), occurrence.rank)
+        order = (ROLE_ORDER.get(occurrence.role, 3), occurrence.rank)
         if key not in best_rank or order < best_rank[key]:
             best_rank[key] = order
             job_cause[key] = cluster_id

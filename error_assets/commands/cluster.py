@@ -98,7 +98,9 @@ def _read(stream: IO[str], name: str) -> tuple[list[Any], list[str]]:
 
 def cluster_row(cluster: Any, by_id: dict[str, Any]) -> dict[str, Any]:
     """The output object of one cluster."""
-    representative = by_id[min(cluster.error_ids, key=lambda e: _order(by_id[e]))]
+    from error_assets.fingerprinting.clustering import representative_order
+
+    representative = by_id[min(cluster.error_ids, key=lambda e: representative_order(by_id[e]))]
     return {
         "cluster_id": cluster.fingerprint,
         "representative": {
@@ -116,11 +118,6 @@ def cluster_row(cluster: Any, by_id: dict[str, Any]) -> dict[str, Any]:
         "source_kind": cluster.source_kind,
         "normalizer_version": cluster.normalizer_version,
     }
-
-
-def _order(occurrence: Any) -> tuple[int, int, str]:
-    roles = {"cause": 0, "symptom": 1, "wrapper": 2}
-    return (roles.get(occurrence.role, 3), occurrence.rank, occurrence.error_id)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Order of the roles in a job's ranking: the cause first, the wrapper that only says
-# "something failed" last.
-ROLE_ORDER: dict[str, int] = {"cause": 0, "symptom": 1, "wrapper": 2}
+from error_assets.models import ROLE_ORDER
+
+__all__ = ["ROLE_ORDER"]  # re-exported for the ranking
 
 # Tiers rank findings of the same role (higher = more likely the root cause):
 TIER_PLATFORM = (

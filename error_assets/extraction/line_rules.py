@@ -183,7 +183,6 @@ def _next_line_message(hit: Hit, before: list[str], after: list[str]) -> Hit:
 
 # --- the rules ------------------------------------------------------------------------------
 
-_CONTINUATION_INDENTED = r"^\s+\S"
 _JAVA_STACK = r"^\s*(?:at |Caused by: |\.\.\. \d+ more|Suppressed: )"
 _PY_EXCEPTION = (
     r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Failure|Fault|Timeout)"

@@ -33,15 +33,13 @@ from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
 from error_assets.fingerprinting.similarity import LeaderIndex, Profile, key_tokens, profile
-from error_assets.models import Cluster, ErrorOccurrence
+from error_assets.models import ROLE_ORDER, Cluster, ErrorOccurrence
 from error_assets.stores.base import ClusterSighting
 from error_assets.stores.documents import iso, partition_start
 
-_ROLE_ORDER = {"cause": 0, "symptom": 1, "wrapper": 2}
 
-
-def _representative_order(occurrence: ErrorOccurrence) -> tuple[int, int, str]:
-    return (_ROLE_ORDER.get(occurrence.role, 3), occurrence.rank, occurrence.error_id)
+def representative_order(occurrence: ErrorOccurrence) -> tuple[int, int, str]:
+    return (ROLE_ORDER.get(occurrence.role, 3), occurrence.rank, occurrence.error_id)
 
 
 _ROLE = attrgetter("role")
@@ -49,12 +47,12 @@ _RANK_THEN_ID = attrgetter("rank", "error_id")
 
 
 def _representative(members: Sequence[ErrorOccurrence]) -> ErrorOccurrence:
-    """min(members, key=_representative_order), with a C-level key when all share one role."""
+    """min(members, key=representative_order), with a C-level key when all share one role."""
     if len(members) == 1:
         return members[0]
     if len(set(map(_ROLE, members))) == 1:  # the role's rank is the same for all
         return min(members, key=_RANK_THEN_ID)
-    return min(members, key=_representative_order)
+    return min(members, key=representative_order)
 
 
 def partition_hour(partition: str) -> str:
@@ -217,7 +215,7 @@ def _build_clusters(
         else:
             members = [o for f in fingerprints for o in by_fingerprint[f]]
         # The first of the earliest in member order, as min over all members would pick.
-        representative = min((representatives[f] for f in fingerprints), key=_representative_order)
+        representative = min((representatives[f] for f in fingerprints), key=representative_order)
         known = history.get(cluster_id)
         listed = _distinct_values(members)
         clusters.append(

@@ -61,10 +61,6 @@ class TrendData:
     def day_start(self) -> datetime:
         return self.end - timedelta(hours=24)
 
-    @property
-    def history_start(self) -> datetime:
-        return self.daily[0].start if self.daily else self.day_start
-
     def total_occurrences(self) -> int:
         return sum(t.occurrences for t in self.totals)
 

@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"error: {error}")
         return 1
     _say(f"{node.url} is up (started in {node.startup_seconds:.1f}s, data in {args.data})")
-    print(f"OPENSEARCH_URL={node.url}", flush=True)
+    print(f"{URL_MARKER}{node.url}", flush=True)
     try:
         node.process.wait()
     except KeyboardInterrupt:

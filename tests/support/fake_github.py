@@ -661,9 +661,3 @@ def fake_github() -> Iterator[FakeGitHub]:
         yield fake
     finally:
         fake.stop()
-
-
-@pytest.fixture
-def github_token() -> str:
-    """The token the fake accepts."""
-    return TOKEN
