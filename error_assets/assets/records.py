@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
-import pandas as pd
 
 from error_assets.models import columns, from_row, to_row
+
+if TYPE_CHECKING:  # pandas costs half a second to import; every Dagster process loads this
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -17,6 +19,8 @@ _TYPES = {"str": "string", "int": "int", "float": "float", "bool": "bool"}
 
 
 def records_frame(records: Iterable[Any], record_type: type) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([to_row(r) for r in records], columns=columns(record_type))
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import dagster as dg
 
 from error_assets.resources import CISourceResource
-from error_assets.sources.github_source import GitHubSource, run_key
 
 SENSOR_NAME = "github_failed_runs"
 RUNS_TAG = "error_assets/github_runs"
@@ -44,6 +43,9 @@ def build_failed_runs_sensor(
     def _sensor(
         context: dg.SensorEvaluationContext, ci_source: CISourceResource
     ) -> dg.SensorResult | dg.SkipReason:
+        # Imported here: PyGithub costs every Dagster process start, configured or not.
+        from error_assets.sources.github_source import GitHubSource, run_key
+
         source = ci_source.open()
         if not isinstance(source, GitHubSource):
             return dg.SkipReason(
