@@ -206,15 +206,9 @@ class LogScanner:
     # --- context ------------------------------------------------------------------------
 
     def _before(self, buffer: bytes, start: int) -> list[str]:
-        lines: list[bytes] = []
-        cursor = start
-        while len(lines) < BEFORE_LINES and cursor > 0:
-            previous = buffer.rfind(b"\n", 0, cursor - 1) + 1
-            lines.append(buffer[previous : min(cursor - 1, previous + CONTEXT_BYTES)])
-            cursor = previous
-        if len(lines) < BEFORE_LINES and cursor == 0:
-            lines.extend(reversed(self._tail[-(BEFORE_LINES - len(lines)) :]))
-        lines.reverse()
+        lines = _last_lines(buffer, start, BEFORE_LINES)
+        if len(lines) < BEFORE_LINES:  # the block's start was reached: the previous block's tail
+            lines = self._tail[-(BEFORE_LINES - len(lines)) :] + lines
         return [clean_line(decode(raw), CONTEXT_BYTES).text for raw in lines]
 
     def _after(
