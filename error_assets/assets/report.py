@@ -31,6 +31,7 @@ def error_trends(
     the LLM cost of the day: `reports/<day>.md` and `reports/<day>.png`. A ranged run writes
     one report per day; the materialisation shows the last day's."""
     from error_assets.trends import write_report
+    from error_assets.trends.markdown import render_markdown
 
     start, end = context.partition_time_window
     reports_dir = Path(home.home) / "reports"
@@ -47,7 +48,7 @@ def error_trends(
                     days=HISTORY_DAYS,
                     markdown_path=reports_dir / f"{stem}.md",
                     chart_path=reports_dir / f"{stem}.png",
-                    title=f"CI error trends, {stem} (UTC)",
+                    title=_title(stem),
                 )
             )
             day += timedelta(days=1)
@@ -59,9 +60,7 @@ def error_trends(
     chart_uri = "data:image/png;base64," + base64.b64encode(last.chart_path.read_bytes()).decode()
     totals = {t.category: t.occurrences for t in last.data.totals}
     # The file links the chart by name, which the UI cannot follow: the chart entry shows it.
-    report_md = last.markdown.replace(
-        f"![infrastructure vs code errors]({last.chart_path.name})\n", "", 1
-    )
+    report_md = render_markdown(last.data, title=_title(last.markdown_path.stem))
     return dg.MaterializeResult(
         metadata={
             "chart": dg.MetadataValue.md(f"![infrastructure vs code errors]({chart_uri})"),
@@ -75,3 +74,7 @@ def error_trends(
             "llm_requests": last.data.llm_requests,
         }
     )
+
+
+def _title(day: str) -> str:
+    return f"CI error trends, {day} (UTC)"

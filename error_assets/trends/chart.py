@@ -25,7 +25,7 @@ _EXTRA_COLOURS = ("#6b7280", "#059669", "#9333ea", "#dc2626")
 def render_chart(data: TrendData) -> bytes:
     """The chart as PNG bytes, exactly `CHART_WIDTH_PX` x `CHART_HEIGHT_PX` pixels."""
     figure = Figure(figsize=(CHART_WIDTH_PX / _DPI, CHART_HEIGHT_PX / _DPI), dpi=_DPI)
-    canvas = FigureCanvasAgg(figure)
+    FigureCanvasAgg(figure)  # attaches the Agg canvas that savefig renders with
     hours_axes, days_axes = figure.subplots(2, 1)
     colours = _colours(data.categories)
     _stacked_bars(
@@ -51,7 +51,6 @@ def render_chart(data: TrendData) -> bytes:
     handles, labels = hours_axes.get_legend_handles_labels()
     figure.legend(handles, labels, loc="upper right", ncols=len(labels), frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.96))
-    canvas.draw()
     buffer = BytesIO()
     # No bbox_inches="tight": it would change the pixel size callers rely on.
     figure.savefig(buffer, format="png", dpi=_DPI)
