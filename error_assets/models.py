@@ -9,6 +9,7 @@ hourly partition keys ("2026-11-28-03:00").
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -179,26 +180,32 @@ class JobExtraction:
     problems: list[ExtractionProblem] = field(default_factory=list)
 
 
+@functools.cache
+def _fields(record_type: type) -> tuple[tuple[str, bool], ...]:
+    """(name, is an int field) of each field: looked up once per type, not once per row."""
+    return tuple((f.name, str(f.type).startswith("int")) for f in dataclasses.fields(record_type))
+
+
 def columns(record_type: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(record_type)]
+    return [name for name, _ in _fields(record_type)]
 
 
 def to_row(record: Any) -> dict[str, Any]:
     """A record as a flat dict (tuples become lists, so DataFrames and JSON round-trip)."""
     row = {}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        row[f.name] = list(value) if isinstance(value, tuple) else value
+    for name, _ in _fields(type(record)):
+        value = getattr(record, name)
+        row[name] = list(value) if isinstance(value, tuple) else value
     return row
 
 
 def from_row(record_type: type, row: dict[str, Any]) -> Any:
     """Rebuild a record from a DataFrame row or JSON object (lists become tuples)."""
     kwargs = {}
-    for f in dataclasses.fields(record_type):
-        if f.name not in row:
+    for name, is_int in _fields(record_type):
+        if name not in row:
             continue
-        value = row[f.name]
+        value = row[name]
         if hasattr(value, "tolist"):  # numpy arrays and scalars from DataFrames
             value = value.tolist()
         if isinstance(value, list):
@@ -206,9 +213,9 @@ def from_row(record_type: type, row: dict[str, Any]) -> Any:
         if value is not None and _is_nan(value):
             value = None
         # Parquet turns integer columns with nulls into floats: give the ints back.
-        if isinstance(value, float) and value.is_integer() and str(f.type).startswith("int"):
+        if isinstance(value, float) and value.is_integer() and is_int:
             value = int(value)
-        kwargs[f.name] = value
+        kwargs[name] = value
     return record_type(**kwargs)
 
 
