@@ -110,9 +110,18 @@ def write_sample(
     jobs_per_hour: int,
     seed: int,
     log_mb: float = 0.0,
+    content_start: datetime | None = None,
 ) -> SampleSummary:
-    """Write `hours` hours of failed jobs starting at `start` (UTC, whole hour) into `out`."""
+    """Write `hours` hours of failed jobs starting at `start` (UTC, whole hour) into `out`.
+
+    The failures of an hour are drawn from the seed and the hour itself; `content_start`
+    draws them from other hours instead (`content_start` + h for the h-th hour), so the same
+    failures can be placed at any time: tests whose hours follow the clock stay identical.
+    """
     start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    content_start = (
+        (content_start or start).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    )
     families: dict[str, int] = dict.fromkeys(FAMILIES, 0)
     total = 0
     written = 0
@@ -121,7 +130,7 @@ def write_sample(
         hour = start + timedelta(hours=h)
         # One generator per hour: the archive of an hour does not depend on how many hours
         # were asked for, so regenerating a longer range keeps earlier hours identical.
-        rng = random.Random(f"{seed}:{hour.isoformat()}")
+        rng = random.Random(f"{seed}:{(content_start + timedelta(hours=h)).isoformat()}")
         count = max(1, jobs_per_hour + rng.randint(-jobs_per_hour // 4, jobs_per_hour // 4))
         for index in range(count):
             family = pick_family(rng)

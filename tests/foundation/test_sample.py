@@ -40,6 +40,23 @@ def test_hours_do_not_depend_on_the_range_asked_for(tmp_path: Path) -> None:
     assert short.items() <= long.items()
 
 
+def test_content_start_places_the_same_failures_at_other_hours(tmp_path: Path) -> None:
+    later = datetime(2026, 11, 27, 14, tzinfo=UTC)
+    fixed = write_sample(tmp_path / "a", START, hours=3, jobs_per_hour=8, seed=2)
+    moved = write_sample(
+        tmp_path / "b", later, hours=3, jobs_per_hour=8, seed=2, content_start=START
+    )
+    plain = write_sample(tmp_path / "c", later, hours=3, jobs_per_hour=8, seed=2)
+    assert moved.jobs == fixed.jobs and moved.families == fixed.families
+    assert plain.families != fixed.families
+
+    def messages(root: Path) -> list[str]:
+        return [json.loads(p.read_text())["sample_family"] for p in sorted(root.rglob("job.json"))]
+
+    assert messages(tmp_path / "b") == messages(tmp_path / "a")
+    assert (tmp_path / "b" / "2026-11-27" / "14").is_dir()  # placed at its own hours
+
+
 def test_archive_content_is_realistic(tmp_path: Path) -> None:
     summary = write_sample(tmp_path, START, hours=24, jobs_per_hour=12, seed=9)
     jobs = [json.loads(p.read_text()) for p in tmp_path.rglob("job.json")]

@@ -25,7 +25,7 @@ from tests.operations.dagster_dev import (
     start_dagster_dev,
     stop_dagster_dev,
 )
-from tests.pipeline.harness import archive_jobs, recent_hours
+from tests.pipeline.harness import CONTENT_START, archive_jobs, recent_hours
 
 PIPELINE = [
     "raw_ci_jobs",
@@ -117,7 +117,14 @@ def dagster_dev(tmp_path_factory, sample_hours) -> DagsterDev:
     tmp = tmp_path_factory.mktemp("dagster_dev")
     home = tmp / "error_assets_home"
     settings = Settings.from_env({"ERROR_ASSETS_HOME": str(home)})
-    write_sample(settings.archive, sample_hours[0], HOURS, JOBS_PER_HOUR, seed=21)
+    write_sample(
+        settings.archive,
+        sample_hours[0],
+        HOURS,
+        JOBS_PER_HOUR,
+        seed=21,
+        content_start=CONTENT_START,
+    )
     dev = start_dagster_dev(tmp, home)
     yield dev
     stop_dagster_dev(dev)

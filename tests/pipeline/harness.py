@@ -17,6 +17,9 @@ from error_assets.stores.local_store import LocalStore
 
 JOBS_PER_HOUR = 6
 SEED = 11
+# The failures of the sample are those of these fixed hours, whatever hours they are placed
+# at: the hours must follow the clock (partitions start 14 days back), the assertions must not.
+CONTENT_START = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
 def recent_hours(count: int, hours_ago: int = 3) -> list[datetime]:
@@ -29,7 +32,9 @@ def make_home(
     home: Path, hours: list[datetime], seed: int = SEED, jobs_per_hour: int = JOBS_PER_HOUR
 ) -> Settings:
     settings = Settings.from_env({"ERROR_ASSETS_HOME": str(home)})
-    write_sample(settings.archive, hours[0], len(hours), jobs_per_hour, seed)
+    write_sample(
+        settings.archive, hours[0], len(hours), jobs_per_hour, seed, content_start=CONTENT_START
+    )
     return settings
 
 

@@ -11,7 +11,14 @@ from opensearchpy import OpenSearch
 
 from error_assets.sample import write_sample
 from error_assets.settings import Settings
-from tests.pipeline.harness import JOBS_PER_HOUR, SEED, keys, materialize, recent_hours
+from tests.pipeline.harness import (
+    CONTENT_START,
+    JOBS_PER_HOUR,
+    SEED,
+    keys,
+    materialize,
+    recent_hours,
+)
 
 pytestmark = [pytest.mark.opensearch, pytest.mark.slow]
 
@@ -35,7 +42,9 @@ def test_pipeline_publishes_partitions_to_opensearch(tmp_path: Path, opensearch_
     index = f"errors-e2e-{uuid.uuid4().hex[:8]}"
     hours = recent_hours(3)
     settings = _settings(tmp_path / "home", opensearch_url, index)
-    write_sample(settings.archive, hours[0], len(hours), JOBS_PER_HOUR, SEED)
+    write_sample(
+        settings.archive, hours[0], len(hours), JOBS_PER_HOUR, SEED, content_start=CONTENT_START
+    )
     partition_keys = keys(hours)
     client = OpenSearch(hosts=[opensearch_url])
     with dg.instance_for_test() as instance:
@@ -52,7 +61,9 @@ def test_pipeline_publishes_partitions_to_opensearch(tmp_path: Path, opensearch_
     assert again == first[partition_keys[1]]
     # The same run on the local store publishes the same documents.
     local = Settings.from_env({"ERROR_ASSETS_HOME": str(tmp_path / "local")})
-    write_sample(local.archive, hours[0], len(hours), JOBS_PER_HOUR, SEED)
+    write_sample(
+        local.archive, hours[0], len(hours), JOBS_PER_HOUR, SEED, content_start=CONTENT_START
+    )
     with dg.instance_for_test() as instance:
         assert materialize(local, partition_keys, instance).success
     from error_assets.stores.local_store import LocalStore
