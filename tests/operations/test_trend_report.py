@@ -250,31 +250,35 @@ def test_trends_command_writes_chart_and_report(tmp_path: Path) -> None:
     now_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with LocalStore(settings.store_path) as store:
         fill_store(store, now_hour - timedelta(days=3), 3 * 24)
-        recent = store.documents_between(
-            now_hour - timedelta(hours=23), now_hour + timedelta(hours=1)
-        )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENSEARCH", "ANTHROPIC"))}
     env["ERROR_ASSETS_HOME"] = str(home)
     png, report = tmp_path / "out" / "trend.png", tmp_path / "out" / "trend.md"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "error_assets.cli",
-            "trends",
-            "--days",
-            "3",
-            "--png",
-            str(png),
-            "--report",
-            str(report),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The command reads the clock itself: run it again if the hour turned meanwhile.
+    for _ in range(2):
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "error_assets.cli",
+                "trends",
+                "--days",
+                "3",
+                "--png",
+                str(png),
+                "--report",
+                str(report),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if datetime.now(UTC).replace(minute=0, second=0, microsecond=0) == hour:
+            break
+    with LocalStore(settings.store_path) as store:
+        recent = store.documents_between(hour - timedelta(hours=23), hour + timedelta(hours=1))
     assert done.returncode == 0, done.stderr
     assert f"chart:  {png}" in done.stdout and f"report: {report}" in done.stdout
     assert png_size(png.read_bytes()) == (1200, 800)
