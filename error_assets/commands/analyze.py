@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from error_assets.stores.documents import iso, partition_key
+
 if TYPE_CHECKING:
     from error_assets.models import CIJob, Classification, Cluster, ErrorOccurrence
     from error_assets.settings import Settings
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error-assets analyze: {exc}", file=sys.stderr)
         return 2
     start = end - timedelta(hours=args.hours)
-    print(f"reading failed jobs {_iso(start)} .. {_iso(end)} ...", file=sys.stderr)
+    print(f"reading failed jobs {iso(start)} .. {iso(end)} ...", file=sys.stderr)
     analysis = analyze(settings, start, end, max_per_job=args.max_per_job)
     report = render_report(analysis, top=args.top, min_confidence=args.min_confidence)
     if args.output == "-":
@@ -145,7 +147,9 @@ def analyze(
             extraction_problems.append(f"{job.key}: {type(exc).__name__}: {exc}")
             continue
         extraction_problems += [f"{p.path}: {p.reason}" for p in extraction.problems]
-        occurrences_by_partition[_hour_key(job.completed_at)] += extraction.occurrences
+        occurrences_by_partition[
+            partition_key(datetime.fromisoformat(job.completed_at.replace("Z", "+00:00")))
+        ] += extraction.occurrences
 
     history: dict[str, Any] = {}
     views: dict[str, ClusterView] = {}
@@ -280,8 +284,8 @@ def render_report(
     add(f"# Failed CI jobs: {hours:g} hours of {where}")
     add("")
     add(
-        f"Window {_iso(analysis.start)} .. {_iso(analysis.end)} · source `{analysis.source}` · "
-        f"generated {_iso(datetime.now(UTC))} · offline classification (no LLM)"
+        f"Window {iso(analysis.start)} .. {iso(analysis.end)} · source `{analysis.source}` · "
+        f"generated {iso(datetime.now(UTC))} · offline classification (no LLM)"
     )
     add("")
     add(
@@ -475,16 +479,6 @@ def _parse_until(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"--until: {text!r} is not an ISO-8601 time") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _hour_key(completed_at: str) -> str:
-    """The hourly partition key of a completion time (the hour it falls in)."""
-    moment = datetime.fromisoformat(completed_at.replace("Z", "+00:00")).astimezone(UTC)
-    return moment.strftime("%Y-%m-%d-%H:00")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _occurrence_key(occurrence: ErrorOccurrence | None) -> str:

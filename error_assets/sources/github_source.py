@@ -428,11 +428,11 @@ class GitHubSource:
                         continue
                     partitions = sorted(
                         {
-                            hour_partition(job.completed_at)
+                            partition_key(job.completed_at)
                             for job in fetch.run_jobs(run, attempt_only=True)
                             if job.conclusion in FAILED_CONCLUSIONS
                         }
-                    ) or [hour_partition(run.updated_at)]
+                    ) or [partition_key(run.updated_at)]
                     events.append(
                         FailedRunEvent(
                             repo,
@@ -909,7 +909,7 @@ class _Fetch:
             junit_refs=tuple(junit_refs),
             annotations_ref=material.annotations_ref,
             missing=tuple(dict.fromkeys(missing)),
-            partition=hour_partition(job.completed_at),
+            partition=partition_key(job.completed_at),
         )
         sizes = dict(material.sizes)
         for ref in junit_refs:
@@ -1023,11 +1023,6 @@ def _job_info(run: _RunInfo, job: WorkflowJob) -> _JobInfo:
         workflow_name=job.workflow_name or "",
         failed_step=failed_step,
     )
-
-
-def hour_partition(moment: datetime) -> str:
-    """The hourly partition key of the hour a moment falls in."""
-    return partition_key(moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
 
 
 def _parse_time(value: str) -> datetime:

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from error_assets.settings import Settings
-from error_assets.sources.github_source import hour_partition
+from error_assets.stores.documents import partition_key
 from tests.github.scenario import REPO, job, run
 from tests.github.test_analyze import ASSERT_LOG, OOM_LOG
 from tests.pipeline.harness import (
@@ -39,11 +39,11 @@ def test_pipeline_reads_github_hour_by_hour(
             hour + timedelta(minutes=2),
             [*failed, job("lint", "success", hour + timedelta(minutes=5))],
         )
-        expected[hour_partition(hour)] = {j.id for j in failed}
+        expected[partition_key(hour)] = {j.id for j in failed}
     # A job of the first run's workflow that failed late lands in the next hour.
     late = job("e2e", "timed_out", hours[1] + timedelta(minutes=15), log=ASSERT_LOG)
     run(fake_github, hours[0] + timedelta(minutes=50), [late])
-    expected[hour_partition(hours[1])].add(late.id)
+    expected[partition_key(hours[1])].add(late.id)
 
     home = tmp_path / "home"
     env = {

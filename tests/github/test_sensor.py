@@ -11,7 +11,7 @@ import pytest
 
 from error_assets.resources import CISourceResource, HomeResource
 from error_assets.sensors.failed_runs import build_failed_runs_sensor
-from error_assets.sources.github_source import hour_partition
+from error_assets.stores.documents import partition_key
 from tests.github.scenario import REPO, job, make_source, run
 from tests.support.fake_github import TOKEN, FakeGitHub
 
@@ -72,7 +72,7 @@ def test_sensor_requests_partitions_once_and_advances_its_cursor(
     first = _tick(sensor, None, resources)
     assert len(fake_github.api_requests(r"/actions/runs\?")) == listings_before + 1
 
-    partition = hour_partition(now - timedelta(minutes=65))
+    partition = partition_key(now - timedelta(minutes=65))
     assert [r.partition_key for r in first.run_requests] == [partition]
     assert first.run_requests[0].run_key.startswith(f"{partition}:")
     assert first.cursor
@@ -91,7 +91,7 @@ def test_sensor_requests_partitions_once_and_advances_its_cursor(
     fresh = run(fake_github, completed - timedelta(minutes=5), [job("e2e", "timed_out", completed)])
     third = _tick(sensor, second.cursor, resources)
     replay = _tick(sensor, second.cursor, resources)
-    assert [r.partition_key for r in third.run_requests] == [hour_partition(completed)]
+    assert [r.partition_key for r in third.run_requests] == [partition_key(completed)]
     assert [r.run_key for r in replay.run_requests] == [r.run_key for r in third.run_requests]
     assert f"{REPO}:{fresh.id}:1" in json.loads(third.cursor)["poll"]["seen"]
     fourth = _tick(sensor, third.cursor, resources)
@@ -113,12 +113,12 @@ def test_partition_that_does_not_exist_yet_waits_in_the_cursor(
     first = _tick(closed_hours_only, None, resources)
     assert first.run_requests == []
     assert json.loads(first.cursor)["pending"] == {
-        hour_partition(completed): [f"{REPO}:{fake_github.repos[REPO][0].id}:1"]
+        partition_key(completed): [f"{REPO}:{fake_github.repos[REPO][0].id}:1"]
     }
 
     # Once the partition exists (here: a definition that includes the current hour) it is requested.
     later = _tick(_sensor(end_offset=1), first.cursor, resources)
-    assert [r.partition_key for r in later.run_requests] == [hour_partition(completed)]
+    assert [r.partition_key for r in later.run_requests] == [partition_key(completed)]
     assert json.loads(later.cursor)["pending"] == {}
 
 
