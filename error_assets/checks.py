@@ -15,13 +15,12 @@ from typing import Any
 
 import dagster as dg
 
-from error_assets.models import Classification
+from error_assets.models import CLASSIFIER_KINDS, Classification, classifier_kind
 from error_assets.taxonomy import CATEGORY_NAMES
 
 # At most this share of failed jobs may end with "no error found": beyond it, extraction has
 # most likely stopped recognising a log format and the trend would silently under-count.
 MAX_NO_ERROR_SHARE = 0.2
-CLASSIFIER_KINDS = frozenset({"human", "cache", "rules", "llm", "offline"})
 _LISTED = 20  # how many offending items a check's metadata names
 
 JOBS_ACCOUNTED_FOR = "every_failed_job_accounted_for"
@@ -215,7 +214,7 @@ def verdict_validity(classifications: Sequence[Classification]) -> CheckOutcome:
             reasons.append(f"confidence {confidence!r}")
         elif not 0.0 <= confidence <= 1.0:
             reasons.append(f"confidence {confidence}")
-        if (c.classifier or "").split(":", 1)[0] not in CLASSIFIER_KINDS:
+        if classifier_kind(c.classifier or "") not in CLASSIFIER_KINDS:
             reasons.append(f"classifier {c.classifier!r}")
         if reasons:
             bad.append(f"{c.partition}/{c.fingerprint}: {', '.join(reasons)}")

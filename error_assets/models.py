@@ -141,6 +141,15 @@ class TokenUsage:
         )
 
 
+# What decided a classification: `classifier` is one of these, or "llm:<model>".
+CLASSIFIER_KINDS: tuple[str, ...] = ("rules", "cache", "llm", "offline", "human")
+
+
+def classifier_kind(classifier: str) -> str:
+    """ "llm:claude-haiku-5-5" -> "llm"; the other kinds are their own names."""
+    return classifier.split(":", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
     """The verdict on one cluster."""

@@ -22,7 +22,7 @@ from error_assets.checks import (
     llm_spend,
     verdict_validity,
 )
-from error_assets.models import Classification, Cluster
+from error_assets.models import Classification, Cluster, classifier_kind
 from error_assets.partitions import backfill_policy, hourly_partitions
 from error_assets.resources import ClassifierResource, StoreResource
 
@@ -60,7 +60,7 @@ def error_classifications(
     classifications: list[Classification] = run.classifications
     frame = records_frame(classifications, Classification)
     by_category = Counter(c.category for c in classifications)
-    by_classifier = Counter(c.classifier.split(":", 1)[0] for c in classifications)
+    by_classifier = Counter(classifier_kind(c.classifier) for c in classifications)
     flagged = Counter(flag for c in classifications for flag in c.flags)
     cost = round(sum(c.cost_usd for c in classifications), 6)
     if flagged:

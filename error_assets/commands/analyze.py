@@ -488,7 +488,9 @@ def _occurrence_key(occurrence: ErrorOccurrence | None) -> str:
 
 
 def _classifier_kind(classifier: str) -> str:
-    return classifier.split(":", 1)[0] if classifier else "-"
+    from error_assets.models import classifier_kind
+
+    return classifier_kind(classifier) if classifier else "-"
 
 
 def _one_line(text: str, limit: int) -> str:

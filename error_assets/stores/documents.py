@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from error_assets.models import CIJob, Classification, Cluster
+from error_assets.models import CIJob, Classification, Cluster, classifier_kind
 
 # Fields mapped as full text (with a keyword sub-field) rather than plain keywords.
 TEXT_FIELDS: tuple[str, ...] = (
@@ -102,7 +102,7 @@ def build_document(
         "s_root_cause_summary": classification.root_cause_summary,
         "s_evidence_line": classification.evidence_line,
         "s_classifier": classification.classifier,
-        "s_classifier_kind": classification.classifier.split(":", 1)[0],
+        "s_classifier_kind": classifier_kind(classification.classifier),
         "s_prompt_version": classification.prompt_version,
         "s_rules_version": classification.rules_version,
         "s_normalizer_version": cluster.normalizer_version,

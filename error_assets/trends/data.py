@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from error_assets.models import CLASSIFIER_KINDS
 from error_assets.stores.base import ErrorStore, TrendBucket
 from error_assets.taxonomy import CATEGORY_NAMES
 
 # The classifier kinds a document can carry (`s_classifier_kind`), in the order reports list them.
-CLASSIFIER_KINDS: tuple[str, ...] = ("rules", "cache", "llm", "offline", "human")
 
 
 @dataclass(frozen=True, slots=True)
