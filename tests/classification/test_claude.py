@@ -64,6 +64,7 @@ def test_default_model_is_current_priced_and_not_deprecated() -> None:
 
 def test_every_model_of_the_sdk_that_is_not_deprecated_has_a_price() -> None:
     current = [m for m in anthropic.types.Model.__args__[0].__args__ if m not in DEPRECATED_MODELS]
+    assert current  # the SDK's model list was read
     for model in current:
         price_for(model)  # raises for a model without a list price
 
