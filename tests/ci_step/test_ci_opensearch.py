@@ -11,6 +11,7 @@ import pytest
 from error_assets.stores.documents import partition_start
 from error_assets.stores.opensearch_store import OpenSearchStore
 from tests.ci_step.running import ci_env, run_ci
+from tests.support.opensearch_node import drop_index
 
 pytestmark = [pytest.mark.opensearch, pytest.mark.realworld, pytest.mark.slow]
 
@@ -71,8 +72,8 @@ def test_real_time_documents_land_in_opensearch_and_the_batch_does_not_double_co
         cached = store.cached_classifications([d["s_error_hash"] for d in realtime])
         assert set(cached) == {d["s_error_hash"] for d in realtime}
     finally:
-        store.client.indices.delete(index=f"{index}*", ignore_unavailable=True)
         store.close()
+        drop_index(opensearch_url, index)
 
 
 def test_an_unreachable_opensearch_is_a_warning_and_the_summary_still_comes(

@@ -25,11 +25,11 @@ from error_assets.resources import build_resources
 from error_assets.settings import Settings
 from error_assets.stores.base import ErrorStore
 from error_assets.stores.documents import partition_key
-from error_assets.stores.index_template import template_name
 from error_assets.stores.local_store import LocalStore
 from error_assets.taxonomy import CATEGORY_NAMES, CODE, INFRASTRUCTURE
 from error_assets.trends import CHART_HEIGHT_PX, CHART_WIDTH_PX, render_chart, write_report
 from tests.operations.documents import documents_for_hour
+from tests.support.opensearch_node import drop_index
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,22 +87,11 @@ def filled_store(request: pytest.FixtureRequest, tmp_path: Path):
         index = f"test_trends_{uuid.uuid4().hex[:10]}"
         store = OpenSearchStore(url, index=index, retry_backoff=0.2)
         store.ensure_ready()
-        request.addfinalizer(lambda: _drop_index(url, index))
+        request.addfinalizer(lambda: drop_index(url, index))
     fill_store(store, end - timedelta(days=16), 15 * 24, every=5)
     fill_store(store, end - timedelta(days=1), 24, seed=6)
     yield store, end
     store.close()
-
-
-def _drop_index(url: str, index: str) -> None:
-    from opensearchpy import OpenSearch
-
-    client = OpenSearch(hosts=[url])
-    try:
-        client.indices.delete(index=f"{index},{index}-*", ignore_unavailable=True)
-        client.indices.delete_index_template(name=template_name(index), ignore=[404])
-    finally:
-        client.close()
 
 
 def test_chart_is_a_valid_png_of_the_expected_size(filled_store, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from tests.pipeline.harness import (
     materialize,
     recent_hours,
 )
+from tests.support.opensearch_node import drop_index
 
 pytestmark = [pytest.mark.opensearch, pytest.mark.slow]
 
@@ -38,8 +39,11 @@ def _documents(client: OpenSearch, index: str, partition: str) -> dict[str, dict
     return {hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]}
 
 
-def test_pipeline_publishes_partitions_to_opensearch(tmp_path: Path, opensearch_url: str) -> None:
+def test_pipeline_publishes_partitions_to_opensearch(
+    tmp_path: Path, opensearch_url: str, request: pytest.FixtureRequest
+) -> None:
     index = f"errors-e2e-{uuid.uuid4().hex[:8]}"
+    request.addfinalizer(lambda: drop_index(opensearch_url, index))
     hours = recent_hours(3)
     settings = _settings(tmp_path / "home", opensearch_url, index)
     write_sample(

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opensearchpy import OpenSearch
 
-from error_assets.stores.index_template import template_name
 from error_assets.stores.local_store import LocalStore
 from error_assets.stores.opensearch_store import OpenSearchStore
-
-
-def fresh_index_name() -> str:
-    return f"test_errors_{uuid.uuid4().hex[:10]}"
-
-
-def drop_index(url: str, index: str) -> None:
-    """Delete `index`, its backing indices and its template (test cleanup)."""
-    client = OpenSearch(hosts=[url])
-    try:
-        client.indices.delete(index=f"{index},{index}-*", ignore_unavailable=True)
-        client.indices.delete_index_template(name=template_name(index), ignore=[404])
-    finally:
-        client.close()
+from tests.support.opensearch_node import drop_index, fresh_index_name
 
 
 @pytest.fixture

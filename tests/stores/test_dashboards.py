@@ -67,7 +67,7 @@ def flatten(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
 @pytest.fixture(scope="module")
 def real_mapping(opensearch_url: str) -> Iterator[dict[str, str]]:
     """The mapping of an index holding one complete published document."""
-    from tests.stores.conftest import drop_index, fresh_index_name
+    from tests.support.opensearch_node import drop_index, fresh_index_name
 
     index = fresh_index_name()
     try:

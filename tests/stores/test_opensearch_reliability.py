@@ -22,9 +22,9 @@ from error_assets.stores.base import RejectedDocumentsError, StoreError
 from error_assets.stores.documents import document_id
 from error_assets.stores.opensearch_store import OpenSearchStore
 from tests.opensearch_node.launcher import free_port
-from tests.stores.conftest import drop_index, fresh_index_name
 from tests.stores.forwarding_proxy import ForwardingProxy, make_certificate
 from tests.stores.sample_documents import numbered_documents
+from tests.support.opensearch_node import drop_index, fresh_index_name
 
 pytestmark = pytest.mark.opensearch
 

@@ -17,12 +17,31 @@ import contextlib
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.opensearch_node.launcher import NodeError, OpenSearchNode, build, wait_for_health
+
+
+def fresh_index_name() -> str:
+    return f"test_errors_{uuid.uuid4().hex[:10]}"
+
+
+def drop_index(url: str, index: str) -> None:
+    """Delete `index`, its backing indices and its template (test cleanup)."""
+    from opensearchpy import OpenSearch
+
+    from error_assets.stores.index_template import template_name
+
+    client = OpenSearch(hosts=[url])
+    try:
+        client.indices.delete(index=f"{index},{index}-*", ignore_unavailable=True)
+        client.indices.delete_index_template(name=template_name(index), ignore=[404])
+    finally:
+        client.close()
 
 
 def _unavailable(message: str) -> None:
