@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from error_assets.models import Classification, Cluster
 from error_assets.stores.documents import build_document, document_id
-from error_assets.stores.index_template import template_name
 from error_assets.stores.opensearch_store import OpenSearchStore
+from tests.support.opensearch_node import drop_index
 
 PARTITION = "2026-11-27-09:00"
 TEXT = (
@@ -123,11 +123,6 @@ def fresh_index(url: str, prefix: str) -> str:
     return index
 
 
-def drop(client: OpenSearch, index: str) -> None:
-    client.indices.delete(index=f"{index},{index}-*", ignore_unavailable=True)
-    client.indices.delete_index_template(name=template_name(index), ignore=[404])
-
-
 def run(url: str, count: int, rounds: int) -> None:
     docs = make_documents(count)
     client = OpenSearch(hosts=[url], timeout=900)
@@ -137,7 +132,7 @@ def run(url: str, count: int, rounds: int) -> None:
     # Untimed warm-up so that neither side pays for the node's JIT compilation.
     warm_up = fresh_index(url, "warmup")
     via_store(url, warm_up, docs[: max(count // 10, 1)])
-    drop(client, warm_up)
+    drop_index(url, warm_up)
     for round_number in range(rounds):
         order = ["store", "bare"] if round_number % 2 == 0 else ["bare", "store"]
         for side in order:
@@ -153,7 +148,7 @@ def run(url: str, count: int, rounds: int) -> None:
                 if stored != count:
                     raise SystemExit(f"{side}: {stored} documents stored, expected {count}")
             finally:
-                drop(client, index)
+                drop_index(url, index)
             print(
                 f"  round {round_number + 1} {side:5s} {seconds:7.2f}s {count / seconds:9,.0f} docs/s"
             )
