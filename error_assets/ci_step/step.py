@@ -317,32 +317,22 @@ class _Work:
         be trained on a fresh runner) does not finish within the budget.
         """
         from error_assets.classification import ClassifierConfig, build_classifier
-        from error_assets.classification.classifier import bounded, input_for_cluster
+        from error_assets.classification.classifier import input_for_cluster
 
-        config = ClassifierConfig.from_settings(self.settings, offline=True)
-        classifier = build_classifier(config)
+        classifier = build_classifier(ClassifierConfig.from_settings(self.settings, offline=True))
         verdicts = []
         for error in self.report.errors:
-            item = input_for_cluster(error.cluster)
-            text = bounded(redact(item.text if item.text.strip() else item.message),
-                           config.max_error_length)  # fmt: skip
-            match = classifier.rules.decide(text)
-            if match is None:
-                continue
-            verdicts.append(
-                Classification(
-                    fingerprint=error.cluster.fingerprint,
-                    partition=error.cluster.partition,
-                    category=match.rule.category,
-                    confidence=round(match.confidence, 3),
-                    root_cause_summary=match.rule.summary,
-                    evidence_line=match.evidence_line,
-                    classifier=f"rules:{match.rule.id}",
-                    rules_version=classifier.rules_version,
-                    normalizer_version=error.cluster.normalizer_version,
-                    classified_at=self.now_iso,
+            cluster = error.cluster
+            text = classifier.prepared_text(input_for_cluster(cluster))
+            verdict = classifier.rule_verdict(cluster.fingerprint, text, self.now_iso)
+            if verdict is not None:
+                verdicts.append(
+                    dataclasses.replace(
+                        verdict,
+                        partition=cluster.partition,
+                        normalizer_version=cluster.normalizer_version,
+                    )
                 )
-            )
         return verdicts
 
     def _classifier_run(self, clusters: list[Cluster], offline: bool) -> Any:

@@ -232,8 +232,7 @@ class Classifier:
         keys: dict[str, str] = {}  # unit -> key
         units: list[str] = []  # unit of each input
         for item in items:
-            raw = item.text if item.text.strip() else item.message
-            text = bounded(redact(raw), self.config.max_error_length)
+            text = self.prepared_text(item)
             unit = f"{item.key}\x1f{stable_id(text)}"
             units.append(unit)
             if unit not in unique:
@@ -262,19 +261,9 @@ class Classifier:
         for unit in unique:
             if unit in decided:
                 continue
-            match = self.rules.decide(texts[unit])
-            if match is not None:
-                decided[unit] = Classification(
-                    fingerprint=keys[unit],
-                    partition="",
-                    category=match.rule.category,
-                    confidence=round(match.confidence, 3),
-                    root_cause_summary=match.rule.summary,
-                    evidence_line=match.evidence_line,
-                    classifier=f"rules:{match.rule.id}",
-                    rules_version=self.rules_version,
-                    classified_at=now,
-                )
+            verdict = self.rule_verdict(keys[unit], texts[unit], now)
+            if verdict is not None:
+                decided[unit] = verdict
                 stats["rule_hits"] += 1
         # 4. Claude, once per key (its first undecided text); other texts of the key reuse it.
         pending_flags: dict[str, list[str]] = {}
@@ -338,6 +327,29 @@ class Classifier:
                 stats["offline"] += 1
         stats["cost_usd"] = round(stats["cost_usd"], 8)
         return ClassificationRun(self._in_input_order(units, decided), stats)
+
+    def prepared_text(self, item: ClassificationInput) -> str:
+        """What every classifier judges: the text (the message if it has none), redacted and
+        cut to the configured length."""
+        raw = item.text if item.text.strip() else item.message
+        return bounded(redact(raw), self.config.max_error_length)
+
+    def rule_verdict(self, key: str, text: str, now: str) -> Classification | None:
+        """The rule library's verdict on a prepared text, or None when no rule is sure."""
+        match = self.rules.decide(text)
+        if match is None:
+            return None
+        return Classification(
+            fingerprint=key,
+            partition="",
+            category=match.rule.category,
+            confidence=round(match.confidence, 3),
+            root_cause_summary=match.rule.summary,
+            evidence_line=match.evidence_line,
+            classifier=f"rules:{match.rule.id}",
+            rules_version=self.rules_version,
+            classified_at=now,
+        )
 
     @staticmethod
     def _in_input_order(
