@@ -404,8 +404,7 @@ class ClaudeClassifier:
             )
         except anthropic.APIError as exc:
             for cid, request in to_send:
-                self.budget.settle(reserved.pop(cid, 0.0), 0.0)
-                outcomes[request.key].flags.append("llm_error")
+                self._release(cid, request.key, reserved, outcomes, "llm_error")
             self._record_error(to_send[0][1], exc)
             return None
         self.batch_requests += 1
@@ -448,8 +447,7 @@ class ClaudeClassifier:
         if not ended:
             # Left for a later run to resume; nothing is charged until results arrive.
             for cid in mine:
-                self.budget.settle(reserved.pop(cid, 0.0), 0.0)
-                outcomes[by_custom_id[cid].key].flags.append("batch_pending")
+                self._release(cid, by_custom_id[cid].key, reserved, outcomes, "batch_pending")
             return
         seen: set[str] = set()
         try:
@@ -460,15 +458,26 @@ class ClaudeClassifier:
             self._record_error(LLMRequest(pending.batch_id, ""), exc)
             for cid in mine:
                 if cid not in seen:
-                    self.budget.settle(reserved.pop(cid, 0.0), 0.0)
-                    outcomes[by_custom_id[cid].key].flags.append("llm_error")
+                    self._release(cid, by_custom_id[cid].key, reserved, outcomes, "llm_error")
             return  # keep the state: a later run reads the results again
         for cid in mine:
             if cid not in seen:
-                self.budget.settle(reserved.pop(cid, 0.0), 0.0)
-                outcomes[by_custom_id[cid].key].flags.append("batch_missing_result")
+                key = by_custom_id[cid].key
+                self._release(cid, key, reserved, outcomes, "batch_missing_result")
         if self._state is not None:
             self._state.forget_batch(pending.batch_id)
+
+    def _release(
+        self,
+        cid: str,
+        key: str,
+        reserved: dict[str, float],
+        outcomes: dict[str, LLMOutcome],
+        flag: str,
+    ) -> None:
+        """Give a request's reserved budget back unspent and flag its outcome."""
+        self.budget.settle(reserved.pop(cid, 0.0), 0.0)
+        outcomes[key].flags.append(flag)
 
     def _apply_result(
         self,
