@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster_scale import DRAIN_VARIANTS, cpu_seconds, drain_input, drain_miner
 
 from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
-from error_assets.fingerprinting.rules import clear_line_cache
+from error_assets.fingerprinting.native import clear_line_caches as clear_line_cache
 from tests.fingerprinting.quality_set import as_occurrence, pairwise_scores, quality_set
 
 DEFAULT_REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld"

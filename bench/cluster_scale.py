@@ -48,7 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, os.environ.get("CLUSTER_SCALE_PACKAGE") or sys.path[0])
 
 from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
-from error_assets.fingerprinting.rules import clear_line_cache
 
 try:  # older packages (see --compare-baseline) have no compiled engine
     from error_assets.fingerprinting import native
@@ -61,6 +60,11 @@ from tests.fingerprinting.quality_set import (
     load_families,
     pairwise_scores,
 )
+
+# Both paths' remembered lines (older packages: the Python path's only).
+clear_line_cache = getattr(native, "clear_line_caches", None)
+if clear_line_cache is None:
+    from error_assets.fingerprinting.rules import clear_line_cache
 
 PARTITION = "2026-11-28-03:00"
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from error_assets.fingerprinting import cause, rules
 from error_assets.settings import native_engine_enabled
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 # `\s` on ASCII: Python's `re` (the rules) is [\t\n\v\f\r ] and \x1c..\x1f, RE2 (the probes
 # and the cause-line kinds) leaves out \v and \x1c..\x1f; the Rust engine's takes Unicode.
 PYTHON_SPACE = r"\t\n\x0B\x0C\r \x1C-\x1F"
@@ -154,3 +154,12 @@ def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None
     """Normalised cause text per key (None where Python must); None without the engine."""
     compiled = engine()
     return None if compiled is None else compiled.normalized_causes(list(keys), max(threads, 1))
+
+
+def clear_line_caches() -> None:
+    """Forget the lines remembered by the Python path and by the engine, on every thread
+    (benchmarks and parity tests start cold; no cache is ever required)."""
+    rules.clear_line_cache()
+    compiled = _engine()
+    if compiled is not None:
+        compiled.clear_caches()

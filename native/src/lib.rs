@@ -17,19 +17,20 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use rayon::prelude::*;
 use regex::{Regex, RegexSet, RegexSetBuilder};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet, FxHasher};
 use sha2::{Digest, Sha256};
+use std::hash::Hasher;
 
 // Many short strings per line on several threads: mimalloc's per-thread heaps beat glibc's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
-const ENGINE_VERSION: u32 = 1;
+const ENGINE_VERSION: u32 = 2;
 /// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
 const BACKTRACK_LIMIT: usize = 10_000_000;
-/// Distinct lines remembered per thread (CI errors repeat lines across jobs).
-const LINE_CACHE_LIMIT: usize = 100_000;
+/// Slots of each line cache, per thread: a line whose slot is taken replaces the line there.
+const LINE_CACHE_SLOTS: usize = 1 << 16;
 
 struct Rule {
     pattern: FancyRegex,
@@ -130,22 +131,69 @@ struct Engine {
     number_or_hex: Regex,
     spaces: Regex,
     limits: Limits,
+    caches: Mutex<Option<Caches>>, // built on first use (two tables of LINE_CACHE_SLOTS)
 }
 
-type Cache = HashMap<String, String>;
+fn fx_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
 
-/// Normalised lines by raw line, and by what the deleting rules left of it (per thread).
 #[derive(Default)]
-struct Caches {
-    lines: Cache,
-    deleted: Cache,
+struct Slot {
+    hash: u64,
+    key: String,
+    value: String,
 }
 
-fn remember(cache: &mut Cache, key: String, value: String) {
-    if cache.len() >= LINE_CACHE_LIMIT {
-        cache.clear();
+/// Normalised lines by line, in a fixed table where a new line evicts the one in its slot.
+/// Misses are the common case on fresh noise: a miss costs one hash and two copies into the
+/// slot's own buffers, with no rehashing, no clearing and, once warm, no allocation.
+struct LineCache {
+    slots: Vec<Slot>,
+}
+
+impl LineCache {
+    fn new() -> Self {
+        LineCache {
+            slots: (0..LINE_CACHE_SLOTS).map(|_| Slot::default()).collect(),
+        }
     }
-    cache.insert(key, value);
+
+    fn slot(hash: u64) -> usize {
+        (hash >> (64 - LINE_CACHE_SLOTS.trailing_zeros())) as usize
+    }
+
+    fn get(&self, key: &str, hash: u64) -> Option<&str> {
+        let slot = &self.slots[Self::slot(hash)];
+        (slot.hash == hash && slot.key == key && !slot.key.is_empty()).then_some(&slot.value)
+    }
+
+    fn put(&mut self, key: &str, hash: u64, value: &str) {
+        let slot = &mut self.slots[Self::slot(hash)];
+        slot.hash = hash;
+        slot.key.clear();
+        slot.key.push_str(key);
+        slot.value.clear();
+        slot.value.push_str(value);
+    }
+}
+
+/// Normalised lines by raw line, and by what the deleting rules left of it (per engine, so
+/// per thread; kept between calls like Python's module-level caches).
+struct Caches {
+    lines: LineCache,
+    deleted: LineCache,
+}
+
+impl Caches {
+    fn new() -> Self {
+        Caches {
+            lines: LineCache::new(),
+            deleted: LineCache::new(),
+        }
+    }
 }
 
 impl Engine {
@@ -234,54 +282,104 @@ impl Engine {
             return Some(self.tidy(&self.apply_probed(text, selected)?));
         }
         // The log-line timestamp makes every raw line new; what is left often repeats.
-        if let Some(known) = caches.deleted.get(&text) {
-            return Some(known.clone());
+        let hash = fx_hash(text.as_bytes());
+        if let Some(known) = caches.deleted.get(&text, hash) {
+            return Some(known.to_owned());
         }
         let done = self.tidy(&self.after_deletion(text.clone())?);
-        remember(&mut caches.deleted, text, done.clone());
+        caches.deleted.put(&text, hash, &done);
         Some(done)
     }
 
-    fn normalize_line(&self, line: &str, caches: &mut Caches) -> Option<String> {
-        if let Some(known) = caches.lines.get(line) {
-            return Some(known.clone());
+    /// One line normalised, appended to `out`.
+    fn normalize_line(&self, line: &str, caches: &mut Caches, out: &mut String) -> Option<()> {
+        let hash = fx_hash(line.as_bytes());
+        if let Some(known) = caches.lines.get(line, hash) {
+            out.push_str(known);
+            return Some(());
         }
         let done = self.normalize_new_line(line, caches)?;
-        remember(&mut caches.lines, line.to_owned(), done.clone());
-        Some(done)
+        caches.lines.put(line, hash, &done);
+        out.push_str(&done);
+        Some(())
     }
 
     /// `normalize`: every line through the rules, tidied, empty and repeated lines dropped.
     fn normalize(&self, text: &str, caches: &mut Caches) -> Option<String> {
-        let mut seen: HashSet<String> = HashSet::default();
-        let mut lines: Vec<String> = Vec::new();
+        let mut out = String::with_capacity(text.len());
+        // (hash, start, end) of each line kept in `out`, to drop a repeated one.
+        let mut kept: Vec<(u64, usize, usize)> = Vec::new();
         for raw in text.split('\n') {
-            let line = self.normalize_line(raw, caches)?;
-            if !line.is_empty() && seen.insert(line.clone()) {
-                lines.push(line);
+            let start = out.len() + usize::from(!out.is_empty());
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            self.normalize_line(raw, caches, &mut out)?;
+            let line = &out[start..];
+            let hash = fx_hash(line.as_bytes());
+            let repeated = kept
+                .iter()
+                .any(|&(h, s, e)| h == hash && out[s..e] == *line);
+            if line.is_empty() || repeated {
+                out.truncate(start.saturating_sub(usize::from(start > 0)));
+            } else {
+                kept.push((hash, start, out.len()));
             }
         }
-        Some(lines.join("\n"))
+        Some(out)
     }
 
     // ---- cause.py -------------------------------------------------------------------------
 
-    fn repeat_key(&self, line: &str) -> String {
+    /// `cause._repeat_key`: the line without its digits, or without its numbers and hex runs
+    /// when it holds "0x" (retries of one error differ only there).
+    fn repeat_key<'a>(&self, line: &'a str) -> Cow<'a, str> {
         if line.contains("0x") {
-            return self.number_or_hex.replace_all(line, "").into_owned();
+            return self.number_or_hex.replace_all(line, "");
         }
-        let mut key = line.to_owned();
-        key.retain(|c| !c.is_ascii_digit());
-        key
+        if !has_digit(line) {
+            return Cow::Borrowed(line);
+        }
+        Cow::Owned(line.chars().filter(|c| !c.is_ascii_digit()).collect())
+    }
+
+    /// A hash of `repeat_key(line)` (FNV-1a over its bytes), mostly without building it.
+    fn repeat_hash(&self, line: &str) -> u64 {
+        let fnv = |bytes: &mut dyn Iterator<Item = u8>| {
+            bytes.fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+                (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        if line.contains("0x") {
+            return fnv(&mut self.repeat_key(line).bytes());
+        }
+        fnv(&mut line.bytes().filter(|b| !b.is_ascii_digit()))
     }
 
     fn cause_text(&self, message: &str, text: &str, file: &str) -> String {
         let head = py_strip(message);
         let mut parts: Vec<&str> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::default();
+        // Lines kept so far with their repeat hash; equal hashes are confirmed on the keys.
+        let mut seen: Vec<(u64, &str)> = Vec::new();
+        let mut seen_hashes: HashSet<u64> = HashSet::default();
+        let mut first_sighting = |line| {
+            let hash = self.repeat_hash(line);
+            if seen_hashes.insert(hash) {
+                seen.push((hash, line));
+                return true;
+            }
+            let key = self.repeat_key(line);
+            let repeated = seen
+                .iter()
+                .any(|&(h, earlier)| h == hash && self.repeat_key(earlier) == key);
+            if !repeated {
+                seen.push((hash, line));
+            }
+            !repeated
+        };
         if !head.is_empty() {
             parts.push(head);
-            seen.insert(self.repeat_key(head));
+            first_sighting(head);
         }
         let file_part;
         let file = py_strip(file);
@@ -295,7 +393,7 @@ impl Engine {
         let lines = py_splitlines(text);
         for (number, raw) in lines.iter().take(self.limits.max_scanned).enumerate() {
             let line = py_strip(raw);
-            if line.is_empty() || !seen.insert(self.repeat_key(line)) {
+            if line.is_empty() || !first_sighting(line) {
                 continue;
             }
             if self.signal.is_match(line) {
@@ -366,8 +464,12 @@ impl Engine {
     where
         F: Fn(&Engine, &Key, &mut Caches) -> Option<String>,
     {
-        let mut caches = Caches::default();
-        keys.iter().map(|k| work(self, k, &mut caches)).collect()
+        self.with_caches(|caches| keys.iter().map(|k| work(self, k, caches)).collect())
+    }
+
+    fn with_caches<R>(&self, work: impl FnOnce(&mut Caches) -> R) -> R {
+        let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        work(caches.get_or_insert_with(Caches::new))
     }
 }
 
@@ -440,6 +542,7 @@ impl Spec {
                 max_line_length: limits[4],
                 fingerprint_length: limits[5],
             },
+            caches: Mutex::new(None),
         })
     }
 }
@@ -581,7 +684,17 @@ impl Normalizer {
         if !text.is_ascii() {
             return None;
         }
-        self.engine.normalize(text, &mut Caches::default())
+        self.engine
+            .with_caches(|caches| self.engine.normalize(text, caches))
+    }
+
+    /// Forget every remembered line, on every thread (benchmarks start cold).
+    fn clear_caches(&self) {
+        let known = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let engines = known.values().flat_map(|w| w.engines.iter());
+        for engine in std::iter::once(&self.engine).chain(engines) {
+            *engine.caches.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 
     /// Rule `position` of the table alone on `text` (None where Python must), for the tests.

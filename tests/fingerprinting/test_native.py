@@ -136,7 +136,7 @@ def test_family_texts_normalise_and_pick_the_same_cause(engine) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_random_texts_normalise_alike(engine, seed: int) -> None:
     texts = random_texts(seed, 3_000)
-    rules.clear_line_cache()
+    native.clear_line_caches()
     expected = [rules.normalize(t) for t in texts]
     got = [engine.normalize(t) for t in texts]
     differing = [(t, e, g) for t, e, g in zip(texts, expected, got, strict=True) if e != g]
@@ -183,7 +183,7 @@ def test_fingerprints_equal_with_and_without_the_engine(engine, monkeypatch) -> 
     assert not ascii_keys[-1] and not ascii_keys[-2]
     monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
     assert native.engine() is None
-    rules.clear_line_cache()
+    native.clear_line_caches()
     assert fingerprint_keys(keys, workers=1) == native_values
     assert [fingerprint_key(k) for k in keys] == native_values
 
