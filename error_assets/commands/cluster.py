@@ -121,7 +121,7 @@ def cluster_row(cluster: Any, by_id: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from error_assets.fingerprinting import build_clusters, fingerprint_occurrences
+    from error_assets.fingerprinting import build_clusters
 
     try:
         if args.input == "-":
@@ -136,12 +136,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error-assets cluster: skipped {problem}", file=sys.stderr)
     try:
         workers = max(args.workers, 1)
-        fingerprinted = fingerprint_occurrences(occurrences, workers=workers)
-        clusters = build_clusters(fingerprinted, args.partition, {}, workers=workers)
+        clusters = build_clusters(occurrences, args.partition, {}, workers=workers)
     except ValueError as error:
         print(f"error-assets cluster: {error}", file=sys.stderr)
         return 2
-    by_id = {o.error_id: o for o in fingerprinted}
+    by_id = {o.error_id: o for o in occurrences}
     lines = [json.dumps(cluster_row(c, by_id), ensure_ascii=False) + "\n" for c in clusters]
     if args.output == "-":
         sys.stdout.writelines(lines)

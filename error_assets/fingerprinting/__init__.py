@@ -37,6 +37,7 @@ from error_assets.fingerprinting.fingerprint import (
     fingerprint,
     fingerprint_occurrences,
     normalized_cause,
+    occurrence_fingerprints,
 )
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, RULES, Rule, normalize
 
@@ -51,5 +52,6 @@ __all__ = [
     "fingerprint_occurrences",
     "normalize",
     "normalized_cause",
+    "occurrence_fingerprints",
     "remember_clusters",
 ]

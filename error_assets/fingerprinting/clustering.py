@@ -26,8 +26,8 @@ from operator import attrgetter
 from error_assets.fingerprinting.fingerprint import (
     canonical_source_kind,
     cause_key,
-    fingerprint_occurrences,
     normalized_causes,
+    occurrence_fingerprints,
 )
 from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
@@ -162,29 +162,34 @@ def build_clusters(
 ) -> list[Cluster]:
     """The clusters of one partition (largest first); see the module docstring.
 
-    Occurrences without a fingerprint are fingerprinted here. `workers` > 1 prepares the
-    distinct fingerprints' texts on that many threads (compiled engine) or forked processes
-    (for large inputs; the result is the same).
+    Occurrences are fingerprinted here (all of them) unless every one holds its fingerprint.
+    `workers` > 1 fingerprints and prepares the distinct fingerprints' texts on that many
+    threads (compiled engine) or forked processes (for large inputs; the result is the same).
     """
-    if any(not o.fingerprint for o in occurrences):
-        occurrences = fingerprint_occurrences(occurrences, workers=workers)
     hour = partition_hour(partition)
+    stored = all(o.fingerprint for o in occurrences)
+    if stored:
+        fingerprints = [o.fingerprint for o in occurrences]
+    else:
+        fingerprints = occurrence_fingerprints(occurrences, workers)
     with gc_paused():  # a million members make many small lists and tuples
-        return _build_clusters(occurrences, partition, hour, history, workers)
+        return _build_clusters(occurrences, fingerprints, stored, partition, hour, history, workers)
 
 
 def _build_clusters(
     occurrences: Sequence[ErrorOccurrence],
+    fingerprints: Sequence[str],
+    stored: bool,
     partition: str,
     hour: str,
     history: Mapping[str, ClusterSighting],
     workers: int,
 ) -> list[Cluster]:
     by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
-    for occurrence in occurrences:
-        members = by_fingerprint.get(occurrence.fingerprint)
+    for fingerprint_value, occurrence in zip(fingerprints, occurrences, strict=True):
+        members = by_fingerprint.get(fingerprint_value)
         if members is None:
-            by_fingerprint[occurrence.fingerprint] = [occurrence]
+            by_fingerprint[fingerprint_value] = [occurrence]
         else:
             members.append(occurrence)
     representatives: dict[str, ErrorOccurrence] = {}
@@ -215,7 +220,8 @@ def _build_clusters(
         else:
             members = [o for f in fingerprints for o in by_fingerprint[f]]
         # The first of the earliest in member order, as min over all members would pick.
-        representative = min((representatives[f] for f in fingerprints), key=representative_order)
+        leading = min(fingerprints, key=lambda f: representative_order(representatives[f]))
+        representative = representatives[leading]
         known = history.get(cluster_id)
         listed = _distinct_values(members)
         clusters.append(
@@ -225,7 +231,7 @@ def _build_clusters(
                 source_kind=representative.source_kind,
                 representative_message=representative.message,
                 representative_text=representative.text,
-                normalized_text=texts[representative.fingerprint][1],
+                normalized_text=texts[leading][1],
                 occurrences=len(members),
                 member_fingerprints=tuple(fingerprints),
                 error_ids=listed["error_id"],
@@ -240,7 +246,8 @@ def _build_clusters(
                 first_seen=min(known.first_seen, hour) if known and hour else hour,
                 last_seen=hour,
                 is_new=known is None,
-                normalizer_version=representative.normalizer_version or NORMALIZER_VERSION,
+                normalizer_version=(stored and representative.normalizer_version)
+                or NORMALIZER_VERSION,
                 frameworks=listed["framework"],
             )
         )

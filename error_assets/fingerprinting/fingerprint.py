@@ -121,19 +121,22 @@ def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrenc
     return copy
 
 
-def fingerprint_occurrences(
-    occurrences: Sequence[ErrorOccurrence], workers: int = 1
-) -> list[ErrorOccurrence]:
-    """Copies of `occurrences` with `fingerprint` and `normalizer_version` filled, in order.
-
-    Occurrences with the same (source kind, message, text, file) are fingerprinted once.
-    `workers` > 1 spreads the distinct texts over that many forked processes.
-    """
+def occurrence_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int = 1) -> list[str]:
+    """The fingerprint of each occurrence, in order, computed once per distinct (source kind,
+    message, text, file); `workers` > 1 spreads the distinct ones over threads or processes."""
     with gc_paused():
         distinct: dict[CauseKey, int] = {}
         slots = [distinct.setdefault(cause_key(o), len(distinct)) for o in occurrences]
         values = fingerprint_keys(list(distinct), workers)
         del distinct
-        return [
-            _with_fingerprint(o, values[slot]) for o, slot in zip(occurrences, slots, strict=True)
-        ]
+        return list(map(values.__getitem__, slots))
+
+
+def fingerprint_occurrences(
+    occurrences: Sequence[ErrorOccurrence], workers: int = 1
+) -> list[ErrorOccurrence]:
+    """Copies of `occurrences` with `fingerprint` and `normalizer_version` filled, in order
+    (see `occurrence_fingerprints`)."""
+    values = occurrence_fingerprints(occurrences, workers)
+    with gc_paused():
+        return [_with_fingerprint(o, v) for o, v in zip(occurrences, values, strict=True)]

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from error_assets.fingerprinting import (
+    NORMALIZER_VERSION,
     build_clusters,
     fingerprint_occurrences,
     remember_clusters,
@@ -136,6 +137,19 @@ def test_result_does_not_depend_on_input_order() -> None:
     random.Random(1).shuffle(shuffled)
     assert _clusters(shuffled) == expected
     assert _clusters(occurrences) == expected  # rerun
+
+
+def test_occurrences_without_fingerprints_are_fingerprinted_into_the_same_clusters() -> None:
+    items = family_items(random.Random(11), variants=3)
+    occurrences = [as_occurrence(item, HOUR, i) for i, item in enumerate(items)]
+    assert not any(o.fingerprint for o in occurrences)
+    raw = build_clusters(occurrences, HOUR, {})
+    assert raw == _clusters(occurrences)
+    assert {c.normalizer_version for c in raw} == {NORMALIZER_VERSION}
+    # One occurrence without a fingerprint makes all of them fingerprinted afresh.
+    mixed = fingerprint_occurrences(occurrences)
+    mixed[0] = dataclasses.replace(mixed[0], fingerprint="", normalizer_version="")
+    assert build_clusters(mixed, HOUR, {}) == raw
 
 
 def _partition(hour: int) -> str:
