@@ -22,7 +22,8 @@ Speed: with google-re2 installed, one RE2 set pass per line picks the rules that
 workers=2)` forks workers for large inputs. Where the optional compiled engine is built
 (`native/`, Rust; `native.py` hands it this package's rule table), it computes the cause text,
 normalised text and fingerprint of all-ASCII occurrences on threads, with the same results
-(parity-tested); everything else stays in Python.
+(parity-tested), and the key tokens of the near-duplicate stage; everything else stays in
+Python.
 
 No dagster.
 """

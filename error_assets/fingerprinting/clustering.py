@@ -23,13 +23,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
+from error_assets.fingerprinting import native
 from error_assets.fingerprinting.fingerprint import (
     canonical_source_kind,
     cause_key,
     normalized_causes,
     occurrence_fingerprints,
 )
-from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
 from error_assets.fingerprinting.similarity import LeaderIndex, Profile, key_tokens, profile
@@ -201,9 +201,12 @@ def _build_clusters(
     texts: dict[str, tuple[str, str]] = {}
     for (fingerprint_value, first), text in zip(representatives.items(), normalized, strict=True):
         texts[fingerprint_value] = (first.source_kind, text)
-    # Key tokens (the costly part of a profile) in forked workers; the rest is cheap here.
+    # Key tokens (the costly part of a profile): compiled, or in forked workers for many texts.
     unowned = [f for f in representatives if f not in owned]
-    keys = forked_map(key_tokens, [texts[f][1] for f in unowned], workers, MIN_FORKED_TEXTS)
+    unowned_texts = [texts[f][1] for f in unowned]
+    keys = native.python_where_missing(
+        native.key_tokens(unowned_texts), unowned_texts, key_tokens, workers, MIN_FORKED_TEXTS
+    )
     profiles: dict[str, Profile] = {}
     for fingerprint_value, tokens in zip(unowned, keys, strict=True):
         source_kind, text = texts[fingerprint_value]

@@ -16,11 +16,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from error_assets.fingerprinting import native
 from error_assets.fingerprinting.cause import cause_text
-from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.native import CauseKey
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, normalize
@@ -61,23 +60,6 @@ def fingerprint_key(key: CauseKey) -> str:
 MIN_FORKED_KEYS = 20_000
 
 
-def _python_where_missing(
-    compiled: list[str | None] | None,
-    keys: list[CauseKey],
-    compute: Callable[[CauseKey], str],
-    workers: int,
-) -> list[str]:
-    """The compiled engine's answers, with `compute` run in Python where it gave none (all of
-    them without the engine), forked over `workers` processes for large inputs on Linux."""
-    if compiled is None:
-        return forked_map(compute, keys, workers, MIN_FORKED_KEYS)
-    missing = [index for index, value in enumerate(compiled) if value is None]
-    computed = forked_map(compute, [keys[i] for i in missing], workers, MIN_FORKED_KEYS)
-    for index, value in zip(missing, computed, strict=True):
-        compiled[index] = value
-    return compiled  # type: ignore[return-value]  # no None is left
-
-
 def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """Fingerprints of distinct cause keys, in order, over `workers` threads or processes.
 
@@ -85,13 +67,15 @@ def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     threads; the rest, or all of them without it, run in Python. Results are identical either
     way.
     """
-    return _python_where_missing(native.fingerprints(keys, workers), keys, fingerprint_key, workers)
+    return native.python_where_missing(
+        native.fingerprints(keys, workers), keys, fingerprint_key, workers, MIN_FORKED_KEYS
+    )
 
 
 def normalized_causes(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """`normalized_cause` of each key, in order; the compiled engine first, as above."""
-    return _python_where_missing(
-        native.normalized_causes(keys, workers), keys, normalized_cause, workers
+    return native.python_where_missing(
+        native.normalized_causes(keys, workers), keys, normalized_cause, workers, MIN_FORKED_KEYS
     )
 
 

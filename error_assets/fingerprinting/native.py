@@ -1,9 +1,10 @@
-"""The compiled fast path (`native/`, Rust): cause text, normaliser and fingerprint together.
+"""The compiled fast path (`native/`, Rust): cause text, normaliser and fingerprint together,
+and the key tokens of the near-duplicate stage.
 
 `error_assets_native` is built from `native/` by `make setup` when cargo is present. It takes
-the rule table of `rules.py` (translated here to its regex dialect) and mirrors the Python
-procedure step by step for occurrences whose fields are all ASCII; anything else comes back
-as None and the Python path computes it. The parity tests compare the two on large corpora,
+the rule table of `rules.py` and the patterns of `similarity.py` (translated here to its regex
+dialect) and mirrors the Python procedure step by step for all-ASCII input; anything else
+comes back as None and the Python path computes it. The parity tests compare the two on large corpora,
 so a machine without the extension computes the same fingerprints, only slower.
 
 `ERROR_ASSETS_NATIVE=0` turns it off (the tests use it to compare both paths).
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from error_assets.fingerprinting import cause, rules
+from error_assets.fingerprinting import cause, rules, similarity
+from error_assets.fingerprinting.forked import forked_map
 from error_assets.settings import native_engine_enabled
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
 ENGINE_VERSION = 2
@@ -141,6 +146,20 @@ def engine() -> Any | None:
     return _engine() if enabled() else None
 
 
+@cache
+def _key_tokenizer() -> Any:
+    import error_assets_native
+
+    return error_assets_native.KeyTokenizer(
+        _translate_pattern(similarity.WORD_PATTERN, plain=True),
+        _translate_pattern(similarity.CODE_WORD_PATTERN, plain=True),
+        _translate_pattern(similarity.FRAME_PATTERN, plain=True),
+        _translate_pattern(similarity.CODE_NUMBER_PATTERN, re.IGNORECASE),
+        list(similarity.NAME_SUFFIXES),
+        sorted(similarity.SOURCE_EXTENSIONS),
+    )
+
+
 CauseKey = tuple[str, str, str, str]  # (source_kind, message, text, file)
 
 
@@ -154,6 +173,33 @@ def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None
     """Normalised cause text per key (None where Python must); None without the engine."""
     compiled = engine()
     return None if compiled is None else compiled.normalized_causes(list(keys), max(threads, 1))
+
+
+def key_tokens(texts: Sequence[str]) -> list[frozenset[str] | None] | None:
+    """`similarity.key_tokens` per normalised text (None where Python must); None without the
+    engine."""
+    if engine() is None:  # not installed, stale (it warned) or turned off
+        return None
+    found = _key_tokenizer().key_tokens(list(texts))
+    return [None if tokens is None else frozenset(tokens) for tokens in found]
+
+
+def python_where_missing(
+    compiled: list[R | None] | None,
+    items: Sequence[T],
+    compute: Callable[[T], R],
+    workers: int,
+    min_forked: int,
+) -> list[R]:
+    """The engine's answers, with `compute` run in Python where it gave none (all of them
+    without the engine), forked over `workers` processes from `min_forked` items on (Linux)."""
+    if compiled is None:
+        return forked_map(compute, items, workers, min_forked)
+    missing = [index for index, value in enumerate(compiled) if value is None]
+    computed = forked_map(compute, [items[i] for i in missing], workers, min_forked)
+    for index, value in zip(missing, computed, strict=True):
+        compiled[index] = value
+    return compiled  # type: ignore[return-value]  # no None is left
 
 
 def clear_line_caches() -> None:

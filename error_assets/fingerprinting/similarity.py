@@ -40,11 +40,15 @@ MAX_CANDIDATES = 64
 
 _TOKEN = re.compile(r"<\w+>|\w+")
 _DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[\w.<>$/\\-]+")
-_NAME_SUFFIXES = ("Error", "Exception", "Exit", "Failure", "Fault", "Panic", "Interrupt", "Warning")
-_CODE_WORD = re.compile(r"E[A-Z]{4,}|[A-Z]{1,3}\d{3,5}")
-_FRAME = re.compile(r"\bat ([\w$.]+)\(")
-_SOURCE_EXTENSIONS = frozenset(
+# The patterns are public for the compiled engine (`native.py`), which runs them too.
+WORD_PATTERN = r"[\w.<>$/\\-]+"
+_WORD = re.compile(WORD_PATTERN)
+NAME_SUFFIXES = ("Error", "Exception", "Exit", "Failure", "Fault", "Panic", "Interrupt", "Warning")
+CODE_WORD_PATTERN = r"E[A-Z]{4,}|[A-Z]{1,3}\d{3,5}"
+_CODE_WORD = re.compile(CODE_WORD_PATTERN)
+FRAME_PATTERN = r"\bat ([\w$.]+)\("
+_FRAME = re.compile(FRAME_PATTERN)
+SOURCE_EXTENSIONS = frozenset(
     [
         "py",
         "pyx",
@@ -78,11 +82,11 @@ _SOURCE_EXTENSIONS = frozenset(
         "gradle",
     ]
 )
-_CODE_NUMBER = re.compile(
+CODE_NUMBER_PATTERN = (
     r"(?:code|status|exit|signal|errno|returned|responded with|HTTP/\d\.\d|HTTP)\D{0,3}(\d{1,3})\b"
-    r"|\b([45]\d\d)\b(?= [A-Z]| error| Client| Server)",
-    re.IGNORECASE,
+    r"|\b([45]\d\d)\b(?= [A-Z]| error| Client| Server)"
 )
+_CODE_NUMBER = re.compile(CODE_NUMBER_PATTERN, re.IGNORECASE)
 
 
 try:  # RE2 (a DFA) tells in one cheap pass whether `_CODE_NUMBER` could match at all
@@ -116,9 +120,9 @@ def key_tokens(normalized_text: str) -> frozenset[str]:
         if (
             "/" in word
             or "\\" in word
-            or word.endswith(_NAME_SUFFIXES)
+            or word.endswith(NAME_SUFFIXES)
             or ("A" <= word[0] <= "Z" and _CODE_WORD.fullmatch(word))  # it starts with A-Z
-            or ("." in word and word.rsplit(".", 1)[1] in _SOURCE_EXTENSIONS)
+            or ("." in word and word.rsplit(".", 1)[1] in SOURCE_EXTENSIONS)
         ):
             keys.add(word)
     if "at " in normalized_text:  # part of every frame match

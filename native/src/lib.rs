@@ -720,9 +720,90 @@ impl Normalizer {
     }
 }
 
+/// `similarity.key_tokens` of ASCII texts: what two texts must share to merge (error names,
+/// source paths, frames, status codes). Built from that module's patterns, like `Normalizer`.
+#[pyclass(frozen, module = "error_assets_native")]
+struct KeyTokenizer {
+    word: Regex,
+    code_word: Regex, // anchored at both ends: Python's fullmatch
+    frame: Regex,
+    code_number: FancyRegex,
+    suffixes: Vec<String>,
+    extensions: HashSet<String>,
+}
+
+impl KeyTokenizer {
+    fn of(&self, text: &str) -> Option<Vec<String>> {
+        if !text.is_ascii() {
+            return None;
+        }
+        let mut keys: HashSet<String> = HashSet::default();
+        let words: HashSet<&str> = self.word.find_iter(text).map(|m| m.as_str()).collect();
+        for raw in words {
+            let word = raw.trim_matches(|c| c == '.' || c == '-');
+            let Some(&first) = word.as_bytes().first() else {
+                continue;
+            };
+            if word.contains('/')
+                || word.contains('\\')
+                || self.suffixes.iter().any(|s| word.ends_with(s.as_str()))
+                || (first.is_ascii_uppercase() && self.code_word.is_match(word))
+                || word
+                    .rsplit_once('.')
+                    .is_some_and(|(_, extension)| self.extensions.contains(extension))
+            {
+                keys.insert(word.to_owned());
+            }
+        }
+        if text.contains("at ") {
+            for found in self.frame.captures_iter(text) {
+                keys.insert(found[1].to_owned());
+            }
+        }
+        if has_digit(text) {
+            for found in self.code_number.captures_iter(text) {
+                let found = found.ok()?; // backtrack limit: Python does this one
+                let code = found.get(1).or_else(|| found.get(2))?;
+                keys.insert(format!("#{}", code.as_str()));
+            }
+        }
+        Some(keys.into_iter().collect())
+    }
+}
+
+#[pymethods]
+impl KeyTokenizer {
+    /// Patterns in this dialect (`code_word` as given to fullmatch), then the name suffixes
+    /// and the source extensions.
+    #[new]
+    fn new(
+        word: &str,
+        code_word: &str,
+        frame: &str,
+        code_number: &str,
+        suffixes: Vec<String>,
+        extensions: Vec<String>,
+    ) -> PyResult<Self> {
+        Ok(KeyTokenizer {
+            word: plain(word)?,
+            code_word: plain(&format!(r"\A(?:{code_word})\z"))?,
+            frame: plain(frame)?,
+            code_number: fancy(code_number)?,
+            suffixes,
+            extensions: extensions.into_iter().collect(),
+        })
+    }
+
+    /// The key tokens of each text (unordered); None where Python must compute them.
+    fn key_tokens(&self, py: Python<'_>, texts: Vec<PyBackedStr>) -> Vec<Option<Vec<String>>> {
+        py.detach(|| texts.iter().map(|t| self.of(t)).collect())
+    }
+}
+
 #[pymodule]
 fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
     m.add_class::<Normalizer>()?;
+    m.add_class::<KeyTokenizer>()?;
     Ok(())
 }

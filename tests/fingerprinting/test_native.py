@@ -18,7 +18,7 @@ import time
 import pytest
 
 from error_assets.extraction import extract_file
-from error_assets.fingerprinting import cause, native, rules
+from error_assets.fingerprinting import cause, native, rules, similarity
 from error_assets.fingerprinting.fingerprint import fingerprint_key, fingerprint_keys
 from tests.fingerprinting.quality_set import family_items
 from tests.fingerprinting.test_fast_paths import CODE_NUMBER_CASES, DELETION_CASES
@@ -228,6 +228,59 @@ def test_splitting_build_file_line_changed_no_output() -> None:
         *random_texts(77, 2_000),
     ]
     assert [new(line) for line in lines] == [old(line) for line in lines]
+
+
+KEY_TOKEN_CASES = [
+    "Error: HTTP/1.1 503 Service Unavailable",
+    "http/2 404 not found; returned 500 error; responded with 429 Client",
+    "exit code 137 / Exit Code: 1 / status=2 / signal 9 / errno 28 / returned 404",
+    "at com.acme.orders.Service.create(Service.java:<n>) at $Proxy12.call(Unknown)",
+    "cat (at x(), att y(, at a.b.c(d) at ()",
+    "ECONNRESET EADDRINUSE E0425 F401 TS2304 ABCD1234 EAB Econnreset",
+    "src/cart/utils.py C:\\work\\app.ts ./lib/x.rs- .-.x.go-. -- ... x.PY a.b.c",
+    "ValueError: TypeError AssertionError, KeyboardInterrupt SystemExit DeprecationWarning",
+    "<path>/x.py:<n> <hex> $HOME/bin/run.sh",
+    "502 Bad Gateway 500 error 400 client 4000 Server 50 Server",
+    "",
+    *CODE_NUMBER_CASES,
+]
+
+
+def _key_token_texts(seed: int, count: int) -> list[str]:
+    """Texts glued from key-token cases, rule examples and awkward characters."""
+    rng = random.Random(seed)
+    fragments = _fragments()
+    for case in KEY_TOKEN_CASES:
+        fragments += re.split(r"(\s+)", case)
+    fragments = [f for f in fragments if f]
+    texts = []
+    for _ in range(count):
+        parts = [rng.choice(fragments + AWKWARD) for _ in range(rng.randint(1, 16))]
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("text", KEY_TOKEN_CASES)
+def test_key_tokens_of_each_case_match_python(engine, text: str) -> None:
+    assert native.key_tokens([text]) == [similarity.key_tokens(text)]
+
+
+def test_key_tokens_of_random_and_normalised_texts_match_python(engine) -> None:
+    texts = _key_token_texts(5, 6_000)
+    texts += [rules.normalize(t) for t in texts[:1_500]]
+    texts += [rules.normalize(f"{m}\n{t}") for m, t in _family_texts() if (m + t).isascii()]
+    compiled = native.key_tokens(texts)
+    assert compiled == [similarity.key_tokens(t) for t in texts]
+    assert sum(bool(tokens) for tokens in compiled) > len(texts) // 3  # not all empty
+
+
+def test_key_tokens_leave_non_ascii_texts_to_python(engine) -> None:
+    texts = ["ValueError: caf\u00e9", "\u25cf Cart \u203a adds ECONNRESET"]
+    assert native.key_tokens(texts) == [None, None]
+    filled = native.python_where_missing(
+        native.key_tokens(texts), texts, similarity.key_tokens, 1, 10
+    )
+    assert filled == [frozenset({"ValueError"}), frozenset({"ECONNRESET"})]
 
 
 @pytest.mark.realworld
