@@ -107,12 +107,29 @@ def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrenc
 
 def occurrence_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int = 1) -> list[str]:
     """The fingerprint of each occurrence, in order, computed once per distinct (source kind,
-    message, text, file); `workers` > 1 spreads the distinct ones over threads or processes."""
+    message, text, file); `workers` > 1 spreads the distinct ones over threads or processes.
+
+    The compiled engine reads the occurrences itself (no key tuples, no dictionary here);
+    Python fingerprints what it leaves, or all of them without it.
+    """
+    compiled = native.occurrence_fingerprints(occurrences, workers)
+    if compiled is None:
+        return _python_fingerprints(occurrences, workers)
+    missing = [index for index, value in enumerate(compiled) if value is None]
+    if missing:
+        computed = _python_fingerprints([occurrences[i] for i in missing], workers)
+        for index, value in zip(missing, computed, strict=True):
+            compiled[index] = value
+    return compiled  # type: ignore[return-value]  # no None is left
+
+
+def _python_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int) -> list[str]:
     with gc_paused():
         distinct: dict[CauseKey, int] = {}
         slots = [distinct.setdefault(cause_key(o), len(distinct)) for o in occurrences]
-        values = fingerprint_keys(list(distinct), workers)
+        keys = list(distinct)
         del distinct
+        values = native.python_where_missing(None, keys, fingerprint_key, workers, MIN_FORKED_KEYS)
         return list(map(values.__getitem__, slots))
 
 

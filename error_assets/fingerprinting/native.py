@@ -169,6 +169,15 @@ def fingerprints(keys: Sequence[CauseKey], threads: int) -> list[str | None] | N
     return None if compiled is None else compiled.fingerprints(list(keys), max(threads, 1))
 
 
+def occurrence_fingerprints(occurrences: Sequence[Any], threads: int) -> list[str | None] | None:
+    """Fingerprint per occurrence, each distinct (source kind, message, text, file) computed
+    once (None where Python must compute it); None without the engine."""
+    compiled = engine()
+    if compiled is None:
+        return None
+    return compiled.occurrence_fingerprints(list(occurrences), max(threads, 1))
+
+
 def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None] | None:
     """Normalised cause text per key (None where Python must); None without the engine."""
     compiled = engine()

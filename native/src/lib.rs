@@ -13,8 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use fancy_regex::{Regex as FancyRegex, RegexBuilder};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyString;
 use rayon::prelude::*;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet, FxHasher};
@@ -667,6 +669,65 @@ impl Normalizer {
     /// Fingerprint of each (source_kind, message, text, file); None where Python must do it.
     fn fingerprints(&self, py: Python<'_>, keys: Vec<Key>, threads: usize) -> Vec<Option<String>> {
         py.detach(|| self.run(&keys, threads, Engine::fingerprint_key))
+    }
+
+    /// Fingerprint of each occurrence (any object with str attributes source_kind, message,
+    /// text and file), computed once per distinct key; None where Python must compute it.
+    fn occurrence_fingerprints(
+        &self,
+        py: Python<'_>,
+        occurrences: Vec<Bound<'_, PyAny>>,
+        threads: usize,
+    ) -> Vec<Option<Py<PyString>>> {
+        let names = [
+            intern!(py, "source_kind"),
+            intern!(py, "message"),
+            intern!(py, "text"),
+            intern!(py, "file"),
+        ];
+        let field = |occurrence: &Bound<'_, PyAny>, at: usize| -> Option<PyBackedStr> {
+            occurrence.getattr(names[at]).ok()?.extract().ok()
+        };
+        // Distinct keys in first-seen order, found by hash and confirmed by comparison.
+        let mut keys: Vec<Key> = Vec::new();
+        let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::default();
+        let mut slots: Vec<Option<usize>> = Vec::with_capacity(occurrences.len());
+        for occurrence in &occurrences {
+            let fields = (0..4)
+                .map(|at| field(occurrence, at))
+                .collect::<Option<Vec<_>>>();
+            let Some([kind, message, text, file]) = fields.and_then(|f| <[_; 4]>::try_from(f).ok())
+            else {
+                slots.push(None);
+                continue;
+            };
+            let mut hasher = FxHasher::default();
+            for part in [&kind, &message, &text, &file] {
+                hasher.write_usize(part.len());
+                hasher.write(part.as_bytes());
+            }
+            let candidates = by_hash.entry(hasher.finish()).or_default();
+            let same =
+                |k: &Key| *k.0 == *kind && *k.1 == *message && *k.2 == *text && *k.3 == *file;
+            let slot = match candidates.iter().find(|&&i| same(&keys[i])) {
+                Some(&known) => known,
+                None => {
+                    candidates.push(keys.len());
+                    keys.push((kind, message, text, file));
+                    keys.len() - 1
+                }
+            };
+            slots.push(Some(slot));
+        }
+        let values = py.detach(|| self.run(&keys, threads, Engine::fingerprint_key));
+        let values: Vec<Option<Py<PyString>>> = values
+            .into_iter()
+            .map(|v| v.map(|v| PyString::new(py, &v).unbind()))
+            .collect();
+        slots
+            .into_iter()
+            .map(|slot| slot.and_then(|s| values[s].as_ref().map(|v| v.clone_ref(py))))
+            .collect()
     }
 
     /// Normalised cause text of each (source_kind, message, text, file); None as above.

@@ -188,6 +188,39 @@ def test_fingerprints_equal_with_and_without_the_engine(engine, monkeypatch) -> 
     assert [fingerprint_key(k) for k in keys] == native_values
 
 
+def test_occurrence_fingerprints_read_the_records_and_match_python(engine, monkeypatch) -> None:
+    from error_assets.fingerprinting.fingerprint import occurrence_fingerprints
+    from error_assets.models import ErrorOccurrence
+
+    def record(index: int, kind: str, message: str, text: str, file: str = "") -> ErrorOccurrence:
+        return ErrorOccurrence(
+            error_id=f"e{index}", partition="", repo="r", workflow_name="w", run_id=1,
+            run_attempt=1, job_id=index, job_name="j", step_name="s", source_kind=kind,
+            framework="", test_name="", file=file, line=None, message=message, text=text,
+            role="cause",
+        )  # fmt: skip
+
+    texts = random_texts(13, 300)
+    occurrences = [record(i, "gha_log", t[:30], t) for i, t in enumerate(texts)]
+    occurrences += occurrences[:50]  # the same keys again: computed once, answered twice
+    occurrences += [
+        record(900, "log", "größe 12 MiB exceeded", "über 3 tries"),  # left to Python
+        record(901, "Cargo", "error[E0425]", "x", file="src/lib.rs"),
+        record(902, "cargo", "error[E0425]", "x", file="src/main.rs"),  # only the file differs
+    ]
+    compiled = native.occurrence_fingerprints(occurrences, 2)
+    assert compiled[-3] is None and compiled[-2] is not None
+    assert compiled[-2] != compiled[-1]
+    assert compiled[300:350] == compiled[:50]
+    values = occurrence_fingerprints(occurrences, workers=2)
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
+    native.clear_line_caches()
+    assert occurrence_fingerprints(occurrences, workers=1) == values
+    assert values == [
+        fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
+    ]
+
+
 def test_normalized_causes_fill_in_what_the_engine_leaves(engine) -> None:
     from error_assets.fingerprinting.fingerprint import normalized_causes
 
