@@ -154,6 +154,48 @@ def _distinct_values(members: Sequence[ErrorOccurrence]) -> dict[str, tuple]:
     return listed
 
 
+def _member_listings(
+    occurrences: Sequence[ErrorOccurrence],
+    fingerprints: Sequence[str],
+    position: Mapping[str, int],
+    count: int,
+) -> list[tuple[ErrorOccurrence, str, dict[str, tuple]]]:
+    """Per cluster (`position`: fingerprint -> cluster index): its representative, the
+    representative's fingerprint and the listed values of its members (`_distinct_values`).
+
+    The representative is the least by `representative_order`, ties going to the smaller
+    fingerprint, then to the earlier occurrence. The compiled engine reads the members
+    itself; Python does the same where it is missing or declines (odd field types).
+    """
+    cluster_of = list(map(position.__getitem__, fingerprints))
+    found = native.cluster_members(occurrences, cluster_of, count, fingerprints, _LISTED_FIELDS)
+    if found is not None:
+        return [
+            (occurrences[at], fingerprints[at], dict(zip(_LISTED_FIELDS, listed, strict=True)))
+            for at, listed in found
+        ]
+    by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
+    for fingerprint_value, occurrence in zip(fingerprints, occurrences, strict=True):
+        members = by_fingerprint.get(fingerprint_value)
+        if members is None:
+            by_fingerprint[fingerprint_value] = [occurrence]
+        else:
+            members.append(occurrence)
+    in_cluster: list[list[str]] = [[] for _ in range(count)]
+    for fingerprint_value in sorted(by_fingerprint):
+        in_cluster[position[fingerprint_value]].append(fingerprint_value)
+    listings = []
+    for members_fingerprints in in_cluster:
+        representatives = {f: _representative(by_fingerprint[f]) for f in members_fingerprints}
+        leading = min(members_fingerprints, key=lambda f: representative_order(representatives[f]))
+        if len(members_fingerprints) == 1:
+            members = by_fingerprint[leading]
+        else:
+            members = [o for f in members_fingerprints for o in by_fingerprint[f]]
+        listings.append((representatives[leading], leading, _distinct_values(members)))
+    return listings
+
+
 def build_clusters(
     occurrences: Sequence[ErrorOccurrence],
     partition: str,
@@ -185,24 +227,18 @@ def _build_clusters(
     history: Mapping[str, ClusterSighting],
     workers: int,
 ) -> list[Cluster]:
-    by_fingerprint: dict[str, list[ErrorOccurrence]] = {}
-    for fingerprint_value, occurrence in zip(fingerprints, occurrences, strict=True):
-        members = by_fingerprint.get(fingerprint_value)
-        if members is None:
-            by_fingerprint[fingerprint_value] = [occurrence]
-        else:
-            members.append(occurrence)
-    representatives: dict[str, ErrorOccurrence] = {}
-    for fingerprint_value, members in by_fingerprint.items():
-        representatives[fingerprint_value] = _representative(members)
+    # Stage 1: the distinct fingerprints, each with its first occurrence (all members of one
+    # fingerprint share its normalised text).
+    last = len(fingerprints) - 1
+    first = {f: last - i for i, f in enumerate(reversed(fingerprints))}  # the earliest wins
     # Fingerprints the history already holds keep their cluster: no profile needed.
     owned = _historical_owner(history)
-    normalized = normalized_causes([cause_key(o) for o in representatives.values()], workers)
+    normalized = normalized_causes([cause_key(occurrences[i]) for i in first.values()], workers)
     texts: dict[str, tuple[str, str]] = {}
-    for (fingerprint_value, first), text in zip(representatives.items(), normalized, strict=True):
-        texts[fingerprint_value] = (first.source_kind, text)
+    for (fingerprint_value, at), text in zip(first.items(), normalized, strict=True):
+        texts[fingerprint_value] = (occurrences[at].source_kind, text)
     # Key tokens (the costly part of a profile): compiled, or in forked workers for many texts.
-    unowned = [f for f in representatives if f not in owned]
+    unowned = [f for f in first if f not in owned]
     unowned_texts = [texts[f][1] for f in unowned]
     keys = native.python_where_missing(
         native.key_tokens(unowned_texts), unowned_texts, key_tokens, workers, MIN_FORKED_TEXTS
@@ -211,22 +247,19 @@ def _build_clusters(
     for fingerprint_value, tokens in zip(unowned, keys, strict=True):
         source_kind, text = texts[fingerprint_value]
         profiles[fingerprint_value] = profile(text, canonical_source_kind(source_kind), tokens)
+    # Stage 2: a cluster id per fingerprint.
     assignment = assign_cluster_ids(texts, history, profiles)
 
     grouped: dict[str, list[str]] = {}
-    for fingerprint_value in sorted(by_fingerprint):
+    for fingerprint_value in sorted(first):
         grouped.setdefault(assignment[fingerprint_value], []).append(fingerprint_value)
+    position = {f: at for at, members in enumerate(grouped.values()) for f in members}
+    listings = _member_listings(occurrences, fingerprints, position, len(grouped))
     clusters = []
-    for cluster_id, fingerprints in grouped.items():
-        if len(fingerprints) == 1:
-            members = by_fingerprint[fingerprints[0]]
-        else:
-            members = [o for f in fingerprints for o in by_fingerprint[f]]
-        # The first of the earliest in member order, as min over all members would pick.
-        leading = min(fingerprints, key=lambda f: representative_order(representatives[f]))
-        representative = representatives[leading]
+    for (cluster_id, members), (representative, leading, listed) in zip(
+        grouped.items(), listings, strict=True
+    ):
         known = history.get(cluster_id)
-        listed = _distinct_values(members)
         clusters.append(
             Cluster(
                 fingerprint=cluster_id,
@@ -235,8 +268,8 @@ def _build_clusters(
                 representative_message=representative.message,
                 representative_text=representative.text,
                 normalized_text=texts[leading][1],
-                occurrences=len(members),
-                member_fingerprints=tuple(fingerprints),
+                occurrences=len(listed["error_id"]),
+                member_fingerprints=tuple(members),
                 error_ids=listed["error_id"],
                 affected_job_ids=listed["job_id"],
                 affected_run_ids=listed["run_id"],

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from error_assets.fingerprinting import cause, rules, similarity
 from error_assets.fingerprinting.forked import forked_map
+from error_assets.models import ROLE_ORDER
 from error_assets.settings import native_engine_enabled
 
 T = TypeVar("T")
@@ -191,6 +192,24 @@ def key_tokens(texts: Sequence[str]) -> list[frozenset[str] | None] | None:
         return None
     found = _key_tokenizer().key_tokens(list(texts))
     return [None if tokens is None else frozenset(tokens) for tokens in found]
+
+
+def cluster_members(
+    occurrences: Sequence[Any],
+    cluster_of: list[int],
+    count: int,
+    fingerprints: Sequence[str],
+    fields: Sequence[str],
+) -> list[tuple[int, list[tuple]]] | None:
+    """Per cluster: its representative's position and its members' listed `fields` (see
+    `clustering._member_listings`); None without the engine or where it declines."""
+    if engine() is None:
+        return None
+    import error_assets_native
+
+    return error_assets_native.cluster_members(
+        list(occurrences), cluster_of, count, list(fingerprints), ROLE_ORDER, list(fields)
+    )
 
 
 def python_where_missing(

@@ -16,7 +16,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::PyString;
+use pyo3::types::{PyInt, PyString, PyTuple};
 use rayon::prelude::*;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet, FxHasher};
@@ -861,10 +861,149 @@ impl KeyTokenizer {
     }
 }
 
+/// One value of a field a cluster lists (`clustering._distinct_values`): ids are ints, the
+/// rest strings; Python sorts each field's values, so one field holds one kind.
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Listed {
+    Int(i64),
+    Text(PyBackedStr),
+}
+
+impl Listed {
+    /// Some(None) for an empty value ("" or None); None for a value Python must handle.
+    fn read(value: &Bound<'_, PyAny>) -> Option<Option<Listed>> {
+        if value.is_none() {
+            return Some(None);
+        }
+        if value.is_instance_of::<PyString>() {
+            let text: PyBackedStr = value.extract().ok()?;
+            return Some((!text.is_empty()).then_some(Listed::Text(text)));
+        }
+        if value.is_exact_instance_of::<PyInt>() {
+            return Some(Some(Listed::Int(value.extract().ok()?)));
+        }
+        None
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Listed::Int(_) => 0,
+            Listed::Text(_) => 1,
+        }
+    }
+
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(match self {
+            Listed::Int(value) => value.into_pyobject(py)?.into_any().unbind(),
+            Listed::Text(text) => text.as_py_str().clone_ref(py).into_any(),
+        })
+    }
+}
+
+/// What decides a cluster's representative (`clustering.representative_order`), then the
+/// tie-breaks of the Python path: the member's fingerprint, then its position.
+struct Rank {
+    role: i64,
+    rank: i64,
+    error_id: PyBackedStr,
+}
+
+/// Per cluster (`cluster_of` gives each occurrence's cluster index): the representative's
+/// position and, for each of `fields` (error_id first), the values as `_distinct_values` lists
+/// them. None when a field holds values Python must sort (neither int nor str, or mixed).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn cluster_members(
+    py: Python<'_>,
+    occurrences: Vec<Bound<'_, PyAny>>,
+    cluster_of: Vec<usize>,
+    clusters: usize,
+    fingerprints: Vec<PyBackedStr>,
+    role_order: HashMap<String, i64>,
+    fields: Vec<PyBackedStr>,
+) -> PyResult<Option<Vec<(usize, Vec<Py<PyTuple>>)>>> {
+    if cluster_of.len() != occurrences.len() || fingerprints.len() != occurrences.len() {
+        return Err(PyValueError::new_err(
+            "one cluster and one fingerprint per occurrence",
+        ));
+    }
+    let (role, rank) = (intern!(py, "role"), intern!(py, "rank"));
+    let mut error_ids: Vec<Vec<PyBackedStr>> = (0..clusters).map(|_| Vec::new()).collect();
+    let mut distinct: Vec<Vec<HashSet<Listed>>> = (0..clusters)
+        .map(|_| (1..fields.len()).map(|_| HashSet::default()).collect())
+        .collect();
+    let mut kinds: Vec<Option<u8>> = vec![None; fields.len()];
+    let mut ranks: Vec<Rank> = Vec::with_capacity(occurrences.len());
+    let mut best: Vec<Option<usize>> = vec![None; clusters];
+    for (index, occurrence) in occurrences.iter().enumerate() {
+        let cluster = cluster_of[index];
+        if cluster >= clusters {
+            return Err(PyValueError::new_err(format!(
+                "cluster index {cluster} out of range"
+            )));
+        }
+        let Ok(error_id) = occurrence.getattr(&fields[0])?.extract::<PyBackedStr>() else {
+            return Ok(None);
+        };
+        let role_name = occurrence.getattr(role)?;
+        let role_name = role_name.extract::<PyBackedStr>().ok();
+        let Ok(member_rank) = occurrence.getattr(rank)?.extract::<i64>() else {
+            return Ok(None);
+        };
+        ranks.push(Rank {
+            role: role_name
+                .and_then(|r| role_order.get(&*r).copied())
+                .unwrap_or(3),
+            rank: member_rank,
+            error_id: error_id.clone_ref(py),
+        });
+        error_ids[cluster].push(error_id);
+        for (at, name) in fields.iter().enumerate().skip(1) {
+            let Some(value) = Listed::read(&occurrence.getattr(name)?) else {
+                return Ok(None);
+            };
+            if let Some(value) = value {
+                if *kinds[at].get_or_insert(value.kind()) != value.kind() {
+                    return Ok(None);
+                }
+                distinct[cluster][at - 1].insert(value);
+            }
+        }
+        let order = |i: usize| {
+            let r = &ranks[i];
+            (r.role, r.rank, &*r.error_id, &*fingerprints[i], i)
+        };
+        if best[cluster].is_none_or(|b| order(index) < order(b)) {
+            best[cluster] = Some(index);
+        }
+    }
+    let mut listed = Vec::with_capacity(clusters);
+    for ((mut ids, sets), representative) in error_ids.into_iter().zip(distinct).zip(best) {
+        let Some(representative) = representative else {
+            return Err(PyValueError::new_err("a cluster without members"));
+        };
+        ids.sort_unstable();
+        let mut tuples =
+            vec![PyTuple::new(py, ids.iter().map(|id| id.as_py_str().clone_ref(py)))?.unbind()];
+        for set in sets {
+            let mut values: Vec<Listed> = set.into_iter().collect();
+            values.sort_unstable();
+            let objects = values
+                .into_iter()
+                .map(|v| v.into_py(py))
+                .collect::<PyResult<Vec<_>>>()?;
+            tuples.push(PyTuple::new(py, objects)?.unbind());
+        }
+        listed.push((representative, tuples));
+    }
+    Ok(Some(listed))
+}
+
 #[pymodule]
 fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
     m.add_class::<Normalizer>()?;
     m.add_class::<KeyTokenizer>()?;
+    m.add_function(wrap_pyfunction!(cluster_members, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ the extension is installed would split clusters between machines, so any differe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -219,6 +220,91 @@ def test_occurrence_fingerprints_read_the_records_and_match_python(engine, monke
     assert values == [
         fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
     ]
+
+
+def _clusters_both_ways(occurrences, monkeypatch) -> tuple[list, list]:
+    from error_assets.fingerprinting import build_clusters
+
+    compiled = build_clusters(occurrences, "2026-11-28-03:00", {}, workers=2)
+    with monkeypatch.context() as patch:
+        patch.setenv("ERROR_ASSETS_NATIVE", "0")
+        python = build_clusters(occurrences, "2026-11-28-03:00", {}, workers=1)
+    return compiled, python
+
+
+def test_cluster_members_and_representatives_match_python(engine, monkeypatch) -> None:
+    from tests.fingerprinting.quality_set import as_occurrence
+
+    rng = random.Random(21)
+    occurrences = []
+    for item in family_items(rng, variants=4):
+        occurrence = as_occurrence(item, "2026-11-28-03:00", rng.randint(1, 40))
+        occurrences.append(
+            dataclasses.replace(
+                occurrence,
+                # Roles, ranks and repeated error ids make the order and its ties matter;
+                # empty and None values must not be listed.
+                error_id=f"e{rng.randint(0, len(occurrences))}",
+                role=rng.choice(["cause", "symptom", "wrapper", "other"]),
+                rank=rng.randint(0, 2),
+                run_id=rng.choice([7, 8, 9]),
+                test_name=rng.choice(["", "test_a", "test_b", "tést_ü"]),
+                step_name=rng.choice(["", "build", "test"]),
+                repo=rng.choice(["acme/shop", "acme/api"]),
+                framework=rng.choice(["", "pytest", "jest"]),
+            )
+        )
+    compiled, python = _clusters_both_ways(occurrences, monkeypatch)
+    assert compiled == python
+    assert any(len(c.member_fingerprints) > 1 for c in compiled)  # near-duplicates merged
+    assert any(len(set(c.error_ids)) < len(c.error_ids) for c in compiled)  # ids repeat
+
+
+def test_representative_ties_go_to_the_smaller_fingerprint_then_the_earlier_one(
+    engine, monkeypatch
+) -> None:
+    from tests.fingerprinting.quality_set import LabelledItem, as_occurrence
+
+    line = (
+        "2026-11-28T03:00:0{}Z warning: spurious network error ({} tries remaining): [6] Could"
+        " not resolve hostname (Could not resolve host: index.crates.io)"
+    )
+    texts = [line.format(second, n) for second, n in ((1, 3), (2, 2), (3, 1), (4, 3), (5, 2))]
+    # One error id, role and rank for all: only the tie-breaks tell them apart.
+    items = [LabelledItem("same", "", "gha_log", "", text) for text in texts]
+    occurrences = [as_occurrence(item, "2026-11-28-03:00", job) for job, item in enumerate(items)]
+    keys = [(o.source_kind, o.message, o.text, o.file) for o in occurrences]
+    order = sorted(range(len(keys)), key=lambda i: (fingerprint_key(keys[i]), i))
+    assert len({fingerprint_key(k) for k in keys}) == 3  # two fingerprints hold two texts
+    compiled, python = _clusters_both_ways(occurrences, monkeypatch)
+    assert compiled == python
+    (cluster,) = compiled
+    assert cluster.representative_text == texts[order[0]]
+    reversed_clusters, _ = _clusters_both_ways(occurrences[::-1], monkeypatch)
+    expected_reversed = min(range(len(keys)), key=lambda i: (fingerprint_key(keys[i]), -i))
+    assert reversed_clusters[0].representative_text == texts[expected_reversed]
+
+
+def test_cluster_members_leave_odd_field_types_to_python(engine, monkeypatch) -> None:
+    from tests.fingerprinting.quality_set import as_occurrence
+
+    items = family_items(random.Random(3), variants=2)
+    occurrences = [as_occurrence(item, "2026-11-28-03:00", i) for i, item in enumerate(items)]
+    occurrences[0] = dataclasses.replace(occurrences[0], job_id=True)  # a bool, not an int
+    fingerprints = [
+        fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
+    ]
+    assert (
+        native.cluster_members(
+            occurrences, [0] * len(items), 1, fingerprints, ["error_id", "job_id"]
+        )
+        is None
+    )
+    assert native.cluster_members(
+        occurrences, [0] * len(items), 1, fingerprints, ["error_id", "run_id"]
+    )
+    compiled, python = _clusters_both_ways(occurrences, monkeypatch)
+    assert compiled == python
 
 
 def test_normalized_causes_fill_in_what_the_engine_leaves(engine) -> None:
