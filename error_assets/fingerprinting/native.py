@@ -13,6 +13,7 @@ so a machine without the extension computes the same fingerprints, only slower.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -108,6 +109,49 @@ def enabled() -> bool:
     return native_engine_enabled()
 
 
+# Where the non-ASCII characters of CI output live: the Basic Multilingual Plane, and the
+# emoji and pictograph blocks.
+_SCANNED = (range(0x80, 0x10000), range(0x1F000, 0x1FC00))
+_CLASSES = re.compile(r"[\w\s\d]")
+
+
+def _pattern_text() -> str:
+    """Every pattern of the rule table, its probes and the cause and similarity patterns."""
+    patterns = [rule.pattern.pattern for rule in rules.RULES] + list(rules.PROBES.values())
+    patterns += [cause.SIGNAL_PATTERN, cause.LOCATION_PATTERN, cause.NUMBER_OR_HEX_PATTERN]
+    patterns += [similarity.WORD_PATTERN, similarity.CODE_WORD_PATTERN]
+    patterns += [similarity.FRAME_PATTERN, similarity.CODE_NUMBER_PATTERN]
+    return "".join(patterns)
+
+
+@cache
+def inert_characters() -> str:
+    r"""Non-ASCII characters the Python path treats like any other ASCII symbol: punctuation
+    or a symbol (not a connector), printable, not matched by `\w`, `\s` or `\d`, without case,
+    and named by no pattern. Text made of ASCII and these reads the same through the engine's
+    ASCII classes as through Python's Unicode ones (the engine drops any its own regex classes
+    see otherwise), so Jest's `●` and `›`, box drawing, arrows and emoji stay compiled.
+    """
+    named = set(_pattern_text())
+    proposed = []
+    for block in _SCANNED:
+        for code in block:
+            char = chr(code)
+            category = unicodedata.category(char)
+            if (
+                category[0] in "PS"
+                and category != "Pc"
+                and char.isprintable()
+                and not char.isspace()
+                and not char.isalnum()
+                and _CLASSES.match(char) is None
+                and char.lower() == char == char.upper() == char.casefold()
+                and char not in named
+            ):
+                proposed.append(char)
+    return "".join(proposed)
+
+
 @cache
 def _engine() -> Any | None:
     try:
@@ -127,8 +171,12 @@ def _engine() -> Any | None:
     return error_assets_native.Normalizer(
         [_rule_tuple(rule) for rule in rules.RULES],
         deleting,
-        _translate_pattern("(?i)" + cause.SIGNAL_PATTERN, space=RE2_SPACE, plain=True),
-        _translate_pattern(cause.LOCATION_PATTERN, space=RE2_SPACE, plain=True),
+        [  # ASCII lines: RE2's view (cause.py's set); other lines: Python's `re`
+            _translate_pattern("(?i)" + cause.SIGNAL_PATTERN, space=RE2_SPACE, plain=True),
+            _translate_pattern(cause.LOCATION_PATTERN, space=RE2_SPACE, plain=True),
+            _translate_pattern(cause.SIGNAL_PATTERN, re.IGNORECASE, plain=True),
+            _translate_pattern(cause.LOCATION_PATTERN, plain=True),
+        ],
         _translate_pattern(cause.NUMBER_OR_HEX_PATTERN, plain=True),
         _translate_pattern(rules.SPACES_PATTERN, plain=True),
         (
@@ -139,6 +187,7 @@ def _engine() -> Any | None:
             rules.MAX_LINE_LENGTH,
             16,
         ),
+        inert_characters(),
     )
 
 
@@ -158,6 +207,7 @@ def _key_tokenizer() -> Any:
         _translate_pattern(similarity.CODE_NUMBER_PATTERN, re.IGNORECASE),
         list(similarity.NAME_SUFFIXES),
         sorted(similarity.SOURCE_EXTENSIONS),
+        inert_characters(),
     )
 
 

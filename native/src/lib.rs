@@ -122,17 +122,59 @@ struct Limits {
     fingerprint_length: usize,
 }
 
+/// The non-ASCII characters this engine takes: ones no class, boundary, case rule or string
+/// method of either engine treats specially (symbols and punctuation such as Jest's `●` and
+/// `›`, box drawing, arrows, emoji). Python proposes them from its own view (`native.py`);
+/// the ones Rust's regex classes or char methods see differently are dropped here.
+struct Inert(HashSet<char>);
+
+impl Inert {
+    fn new(proposed: &str) -> PyResult<Self> {
+        let special = plain(r"[\w\s\d]")?; // Unicode classes: what `\b` and (?i) rest on
+        let mut buffer = [0u8; 4];
+        let agreed = proposed.chars().filter(|&c| {
+            !c.is_ascii()
+                && !c.is_alphanumeric()
+                && !c.is_whitespace()
+                && !c.is_control()
+                && c.to_lowercase().eq([c])
+                && c.to_uppercase().eq([c])
+                && !special.is_match(c.encode_utf8(&mut buffer))
+        });
+        Ok(Inert(agreed.collect()))
+    }
+
+    /// True when `text` is all ASCII or inert characters: both engines read it alike.
+    fn takes(&self, text: &str) -> bool {
+        text.is_ascii() || text.chars().all(|c| c.is_ascii() || self.0.contains(&c))
+    }
+}
+
+/// Python's `line[:limit]` (characters, not bytes).
+fn cut_chars(line: &str, limit: usize) -> &str {
+    if line.len() <= limit {
+        return line; // fewer bytes than the limit: fewer characters too
+    }
+    match line.char_indices().nth(limit) {
+        Some((at, _)) => &line[..at],
+        None => line,
+    }
+}
+
 struct Engine {
     rules: Vec<Rule>,
     first_probed: usize,
     probes: RegexSet,
     probe_rules: Vec<usize>, // rule position of each probe, by probe index
     unprobed: Vec<usize>,
-    signal: Regex,   // an error line
-    location: Regex, // a source location
+    signal: Regex,        // an error line (RE2's view: ASCII lines)
+    location: Regex,      // a source location (RE2's view: ASCII lines)
+    signal_python: Regex, // the same as Python's `re` sees them (other lines)
+    location_python: Regex,
     number_or_hex: Regex,
     spaces: Regex,
     limits: Limits,
+    inert: Inert,
     caches: Mutex<Option<Caches>>, // built on first use (two tables of LINE_CACHE_SLOTS)
 }
 
@@ -278,7 +320,16 @@ impl Engine {
     }
 
     fn normalize_new_line(&self, line: &str, caches: &mut Caches) -> Option<String> {
-        let line = &line[..line.len().min(self.limits.max_line_length)];
+        let line = cut_chars(line, self.limits.max_line_length);
+        if !line.is_ascii() {
+            // Python's path without probes (RE2 sees ASCII only): every rule behind its own
+            // substring and digit pre-checks, the digit test made once on the whole line.
+            let digit = has_digit(line);
+            let deleted =
+                self.apply_checked(line.to_owned(), &self.rules[..self.first_probed], digit)?;
+            let done = self.apply_checked(deleted, &self.rules[self.first_probed..], digit)?;
+            return Some(self.tidy(&done));
+        }
         let (text, selected) = self.delete_probed(line)?;
         if let Some(selected) = selected {
             return Some(self.tidy(&self.apply_probed(text, selected)?));
@@ -398,11 +449,16 @@ impl Engine {
             if line.is_empty() || !first_sighting(line) {
                 continue;
             }
-            if self.signal.is_match(line) {
+            let (is_signal, is_location) = if line.is_ascii() {
+                (&self.signal, &self.location)
+            } else {
+                (&self.signal_python, &self.location_python)
+            };
+            if is_signal.is_match(line) {
                 if signal.len() < self.limits.max_signal {
                     signal.push((number, line));
                 }
-            } else if self.location.is_match(line) {
+            } else if is_location.is_match(line) {
                 locations.push((number, line));
             } else if plain.len() < self.limits.fallback {
                 plain.push((number, line));
@@ -448,7 +504,7 @@ impl Engine {
 
     fn normalized_cause(&self, key: &Key, caches: &mut Caches) -> Option<String> {
         let (_, message, text, file) = key;
-        if !(message.is_ascii() && text.is_ascii() && file.is_ascii()) {
+        if !(self.inert.takes(message) && self.inert.takes(text) && self.inert.takes(file)) {
             return None;
         }
         self.normalize(&self.cause_text(message, text, file), caches)
@@ -494,7 +550,8 @@ type RuleSpec = (String, String, Vec<String>, bool, Option<String>);
 struct Spec {
     rules: Vec<RuleSpec>,
     deleting: usize,
-    patterns: [String; 4], // signal, location, number_or_hex, spaces
+    patterns: [String; 6], // signal, location, their Python forms, number_or_hex, spaces
+    inert: String,
     limits: [usize; 6],
 }
 
@@ -524,7 +581,8 @@ impl Spec {
         if unprobed.iter().any(|&p| p < self.deleting) {
             return Err(PyValueError::new_err("every deleting rule needs a probe"));
         }
-        let [signal, location, number_or_hex, spaces] = &self.patterns;
+        let [signal, location, signal_python, location_python, number_or_hex, spaces] =
+            &self.patterns;
         let limits = self.limits;
         Ok(Engine {
             rules: compiled,
@@ -534,6 +592,8 @@ impl Spec {
             unprobed,
             signal: plain(signal)?,
             location: plain(location)?,
+            signal_python: plain(signal_python)?,
+            location_python: plain(location_python)?,
             number_or_hex: plain(number_or_hex)?,
             spaces: plain(spaces)?,
             limits: Limits {
@@ -544,6 +604,7 @@ impl Spec {
                 max_line_length: limits[4],
                 fingerprint_length: limits[5],
             },
+            inert: Inert::new(&self.inert)?,
             caches: Mutex::new(None),
         })
     }
@@ -639,24 +700,36 @@ fn set(patterns: &[String]) -> PyResult<RegexSet> {
 #[pymethods]
 impl Normalizer {
     /// `rules`: (pattern, replacement, triggers, needs_digit, probe or None) in table order;
-    /// the first `deleting` of them are the deleting rules. `limits`: max signal lines, max
-    /// location lines, fallback lines, max scanned lines, max line length, fingerprint length.
+    /// the first `deleting` of them are the deleting rules. `kinds`: the error-line and
+    /// source-location patterns as RE2 sees them, then as Python's `re` does. `limits`: max
+    /// signal lines, max location lines, fallback lines, max scanned lines, max line length,
+    /// fingerprint length. `inert`: the non-ASCII characters proposed as inert (see `Inert`).
     #[new]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         rules: Vec<RuleSpec>,
         deleting: usize,
-        signal: String,
-        location: String,
+        kinds: [String; 4],
         number_or_hex: String,
         spaces: String,
         limits: [usize; 6],
+        inert: String,
     ) -> PyResult<Self> {
-        let patterns = [signal, location, number_or_hex, spaces];
+        let [signal, location, signal_python, location_python] = kinds;
+        let patterns = [
+            signal,
+            location,
+            signal_python,
+            location_python,
+            number_or_hex,
+            spaces,
+        ];
         let spec = Spec {
             rules,
             deleting,
             patterns,
             limits,
+            inert,
         };
         let engine = spec.build()?;
         Ok(Normalizer {
@@ -740,9 +813,9 @@ impl Normalizer {
         py.detach(|| self.run(&keys, threads, Engine::normalized_cause))
     }
 
-    /// `rules.normalize` of one ASCII text (None otherwise), for the parity tests.
+    /// `rules.normalize` of one text (None where Python must), for the parity tests.
     fn normalize(&self, text: &str) -> Option<String> {
-        if !text.is_ascii() {
+        if !self.engine.inert.takes(text) {
             return None;
         }
         self.engine
@@ -765,23 +838,24 @@ impl Normalizer {
             .rules
             .get(position)
             .ok_or_else(|| PyValueError::new_err(format!("no rule at position {position}")))?;
-        Ok(if text.is_ascii() {
+        Ok(if self.engine.inert.takes(text) {
             rule.apply(text.to_owned())
         } else {
             None
         })
     }
 
-    /// `cause.cause_text` of one ASCII occurrence (None otherwise), for the parity tests.
+    /// `cause.cause_text` of one occurrence (None where Python must), for the parity tests.
     fn cause_text(&self, message: &str, text: &str, file: &str) -> Option<String> {
-        if !(message.is_ascii() && text.is_ascii() && file.is_ascii()) {
+        let inert = &self.engine.inert;
+        if !(inert.takes(message) && inert.takes(text) && inert.takes(file)) {
             return None;
         }
         Some(self.engine.cause_text(message, text, file))
     }
 }
 
-/// `similarity.key_tokens` of ASCII texts: what two texts must share to merge (error names,
+/// `similarity.key_tokens` of ASCII (and inert) texts: what two texts must share to merge (error names,
 /// source paths, frames, status codes). Built from that module's patterns, like `Normalizer`.
 #[pyclass(frozen, module = "error_assets_native")]
 struct KeyTokenizer {
@@ -791,11 +865,12 @@ struct KeyTokenizer {
     code_number: FancyRegex,
     suffixes: Vec<String>,
     extensions: HashSet<String>,
+    inert: Inert,
 }
 
 impl KeyTokenizer {
     fn of(&self, text: &str) -> Option<Vec<String>> {
-        if !text.is_ascii() {
+        if !self.inert.takes(text) {
             return None;
         }
         let mut keys: HashSet<String> = HashSet::default();
@@ -834,8 +909,8 @@ impl KeyTokenizer {
 
 #[pymethods]
 impl KeyTokenizer {
-    /// Patterns in this dialect (`code_word` as given to fullmatch), then the name suffixes
-    /// and the source extensions.
+    /// Patterns in this dialect (`code_word` as given to fullmatch), then the name suffixes,
+    /// the source extensions and the proposed inert characters (see `Inert`).
     #[new]
     fn new(
         word: &str,
@@ -844,6 +919,7 @@ impl KeyTokenizer {
         code_number: &str,
         suffixes: Vec<String>,
         extensions: Vec<String>,
+        inert: &str,
     ) -> PyResult<Self> {
         Ok(KeyTokenizer {
             word: plain(word)?,
@@ -852,6 +928,7 @@ impl KeyTokenizer {
             code_number: fancy(code_number)?,
             suffixes,
             extensions: extensions.into_iter().collect(),
+            inert: Inert::new(inert)?,
         })
     }
 
