@@ -1005,10 +1005,15 @@ fn cluster_members(
         ));
     }
     let (role, rank) = (intern!(py, "role"), intern!(py, "rank"));
+    // Interned once: a name made afresh per lookup is hashed afresh too.
+    let names: Vec<Bound<'_, PyString>> = fields.iter().map(|f| PyString::intern(py, f)).collect();
     let mut error_ids: Vec<Vec<PyBackedStr>> = (0..clusters).map(|_| Vec::new()).collect();
-    let mut distinct: Vec<Vec<HashSet<Listed>>> = (0..clusters)
-        .map(|_| (1..fields.len()).map(|_| HashSet::default()).collect())
-        .collect();
+    // Values per cluster and field, sorted and deduplicated at the end: cheaper than hash sets
+    // (ids are mostly distinct; names mostly one shared object, skipped by `last`).
+    let listed_fields = fields.len().saturating_sub(1);
+    let mut values: Vec<Vec<Listed>> = (0..clusters * listed_fields).map(|_| Vec::new()).collect();
+    // The object each cluster and field saw last: the same object again changes nothing.
+    let mut last: Vec<*mut pyo3::ffi::PyObject> = vec![std::ptr::null_mut(); values.len()];
     let mut kinds: Vec<Option<u8>> = vec![None; fields.len()];
     let mut ranks: Vec<Rank> = Vec::with_capacity(occurrences.len());
     let mut best: Vec<Option<usize>> = vec![None; clusters];
@@ -1019,7 +1024,7 @@ fn cluster_members(
                 "cluster index {cluster} out of range"
             )));
         }
-        let Ok(error_id) = occurrence.getattr(&fields[0])?.extract::<PyBackedStr>() else {
+        let Ok(error_id) = occurrence.getattr(&names[0])?.extract::<PyBackedStr>() else {
             return Ok(None);
         };
         let role_name = occurrence.getattr(role)?;
@@ -1035,15 +1040,21 @@ fn cluster_members(
             error_id: error_id.clone_ref(py),
         });
         error_ids[cluster].push(error_id);
-        for (at, name) in fields.iter().enumerate().skip(1) {
-            let Some(value) = Listed::read(&occurrence.getattr(name)?) else {
+        for (at, name) in names.iter().enumerate().skip(1) {
+            let object = occurrence.getattr(name)?;
+            let slot = cluster * listed_fields + at - 1;
+            if object.as_ptr() == last[slot] {
+                continue; // alive as long as `occurrences`, so the address cannot be reused
+            }
+            last[slot] = object.as_ptr();
+            let Some(value) = Listed::read(&object) else {
                 return Ok(None);
             };
             if let Some(value) = value {
                 if *kinds[at].get_or_insert(value.kind()) != value.kind() {
                     return Ok(None);
                 }
-                distinct[cluster][at - 1].insert(value);
+                values[slot].push(value);
             }
         }
         let order = |i: usize| {
@@ -1055,17 +1066,18 @@ fn cluster_members(
         }
     }
     let mut listed = Vec::with_capacity(clusters);
-    for ((mut ids, sets), representative) in error_ids.into_iter().zip(distinct).zip(best) {
+    let mut values = values.into_iter();
+    for (mut ids, representative) in error_ids.into_iter().zip(best) {
         let Some(representative) = representative else {
             return Err(PyValueError::new_err("a cluster without members"));
         };
         ids.sort_unstable();
         let mut tuples =
             vec![PyTuple::new(py, ids.iter().map(|id| id.as_py_str().clone_ref(py)))?.unbind()];
-        for set in sets {
-            let mut values: Vec<Listed> = set.into_iter().collect();
-            values.sort_unstable();
-            let objects = values
+        for mut field in values.by_ref().take(listed_fields) {
+            field.sort_unstable();
+            field.dedup();
+            let objects = field
                 .into_iter()
                 .map(|v| v.into_py(py))
                 .collect::<PyResult<Vec<_>>>()?;
