@@ -43,7 +43,7 @@ def extracted_errors(
     wrapper within each job, secrets redacted, fingerprinted with the normaliser's version.
     An unreadable file is reported here and skipped; the job's other files still count."""
     from error_assets.extraction import extract_job
-    from error_assets.fingerprinting import fingerprint_occurrences
+    from error_assets.fingerprinting import NORMALIZER_VERSION, occurrence_fingerprints
 
     raw_store = home.raw_store()
     occurrences: list[ErrorOccurrence] = []
@@ -58,8 +58,10 @@ def extracted_errors(
             no_error_jobs.append(job.key)
     for problem in problems:
         context.log.warning(f"could not fully read {problem.path}: {problem.reason}")
-    occurrences = fingerprint_occurrences(occurrences)
     frame = records_frame(occurrences, ErrorOccurrence)
+    # Straight into the columns: no fingerprinted copy of every record.
+    frame["fingerprint"] = occurrence_fingerprints(occurrences)
+    frame["normalizer_version"] = NORMALIZER_VERSION
     jobs = len(raw_ci_jobs)
     metadata = {
         "occurrences": len(frame),

@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from error_assets.definitions import build_definitions
+from error_assets.fingerprinting import NORMALIZER_VERSION
+from error_assets.fingerprinting.fingerprint import fingerprint_key
 from error_assets.settings import Settings
 from error_assets.taxonomy import CATEGORY_NAMES
 from tests.pipeline.harness import (
@@ -67,6 +70,13 @@ def test_each_asset_materialises_one_partition(tmp_path: Path) -> None:
     # Every failed job of the hour is accounted for in some document.
     covered = {job_id for d in docs for job_id in d["l_job_ids"]}
     assert covered == {j["job_id"] for j in jobs}
+    # Every extracted row carries its fingerprint and the normaliser's version.
+    rows = pd.read_parquet(settings.home / "records" / "extracted_errors" / f"{partition}.parquet")
+    assert len(rows) == extracted["occurrences"]
+    assert set(rows["normalizer_version"]) == {NORMALIZER_VERSION}
+    assert list(rows["fingerprint"]) == [
+        fingerprint_key((r.source_kind, r.message, r.text, r.file)) for r in rows.itertuples()
+    ]
 
 
 def test_infrastructure_and_code_failures_are_told_apart(tmp_path: Path) -> None:
