@@ -396,17 +396,26 @@ impl Engine {
         Cow::Owned(line.chars().filter(|c| !c.is_ascii_digit()).collect())
     }
 
+    /// `repeat_key(a) == repeat_key(b)`, without building the keys unless one holds "0x".
+    fn same_repeat_key(&self, a: &str, b: &str) -> bool {
+        if a.contains("0x") || b.contains("0x") {
+            return self.repeat_key(a) == self.repeat_key(b);
+        }
+        let digitless = |b: &u8| !b.is_ascii_digit();
+        a.bytes().filter(digitless).eq(b.bytes().filter(digitless))
+    }
+
     /// A hash of `repeat_key(line)` (FNV-1a over its bytes), mostly without building it.
     fn repeat_hash(&self, line: &str) -> u64 {
-        let fnv = |bytes: &mut dyn Iterator<Item = u8>| {
-            bytes.fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+        fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
+            bytes.fold(0xcbf2_9ce4_8422_2325, |hash, b| {
                 (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
             })
-        };
-        if line.contains("0x") {
-            return fnv(&mut self.repeat_key(line).bytes());
         }
-        fnv(&mut line.bytes().filter(|b| !b.is_ascii_digit()))
+        if line.contains("0x") {
+            return fnv(self.repeat_key(line).bytes());
+        }
+        fnv(line.bytes().filter(|b| !b.is_ascii_digit()))
     }
 
     fn cause_text(&self, message: &str, text: &str, file: &str) -> String {
@@ -421,10 +430,9 @@ impl Engine {
                 seen.push((hash, line));
                 return true;
             }
-            let key = self.repeat_key(line);
             let repeated = seen
                 .iter()
-                .any(|&(h, earlier)| h == hash && self.repeat_key(earlier) == key);
+                .any(|&(h, earlier)| h == hash && self.same_repeat_key(earlier, line));
             if !repeated {
                 seen.push((hash, line));
             }
