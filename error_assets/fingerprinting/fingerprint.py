@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from error_assets.fingerprinting import native
 from error_assets.fingerprinting.cause import cause_text
+from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.native import CauseKey
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION, normalize
@@ -129,7 +130,7 @@ def _python_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int) -
         slots = [distinct.setdefault(cause_key(o), len(distinct)) for o in occurrences]
         keys = list(distinct)
         del distinct
-        values = native.python_where_missing(None, keys, fingerprint_key, workers, MIN_FORKED_KEYS)
+        values = forked_map(fingerprint_key, keys, workers, MIN_FORKED_KEYS)
         return list(map(values.__getitem__, slots))
 
 

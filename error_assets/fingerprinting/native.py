@@ -1,11 +1,12 @@
 """The compiled fast path (`native/`, Rust): cause text, normaliser and fingerprint together,
-and the key tokens of the near-duplicate stage.
+and the clustering stage's key tokens and member listings.
 
 `error_assets_native` is built from `native/` by `make setup` when cargo is present. It takes
-the rule table of `rules.py` and the patterns of `similarity.py` (translated here to its regex
-dialect) and mirrors the Python procedure step by step for all-ASCII input; anything else
-comes back as None and the Python path computes it. The parity tests compare the two on large corpora,
-so a machine without the extension computes the same fingerprints, only slower.
+the rule table of `rules.py` and the patterns of `cause.py` and `similarity.py` (translated
+here to its regex dialect) and mirrors the Python procedure step by step for text made of
+ASCII and inert characters (`inert_characters`); anything else comes back as None and the
+Python path computes it. The parity tests compare the two on large corpora, so a machine
+without the extension computes the same fingerprints and clusters, only slower.
 
 `ERROR_ASSETS_NATIVE=0` turns it off (the tests use it to compare both paths).
 """
