@@ -1021,7 +1021,8 @@ fn cluster_members(
     let listed_fields = fields.len().saturating_sub(1);
     let mut values: Vec<Vec<Listed>> = (0..clusters * listed_fields).map(|_| Vec::new()).collect();
     // The object each cluster and field saw last: the same object again changes nothing.
-    let mut last: Vec<*mut pyo3::ffi::PyObject> = vec![std::ptr::null_mut(); values.len()];
+    // (Held, so that its address cannot be reused by another object while compared.)
+    let mut last: Vec<Option<Bound<'_, PyAny>>> = (0..values.len()).map(|_| None).collect();
     let mut kinds: Vec<Option<u8>> = vec![None; fields.len()];
     let mut ranks: Vec<Rank> = Vec::with_capacity(occurrences.len());
     let mut best: Vec<Option<usize>> = vec![None; clusters];
@@ -1051,10 +1052,9 @@ fn cluster_members(
         for (at, name) in names.iter().enumerate().skip(1) {
             let object = occurrence.getattr(name)?;
             let slot = cluster * listed_fields + at - 1;
-            if object.as_ptr() == last[slot] {
-                continue; // alive as long as `occurrences`, so the address cannot be reused
+            if last[slot].as_ref().is_some_and(|seen| seen.is(&object)) {
+                continue;
             }
-            last[slot] = object.as_ptr();
             let Some(value) = Listed::read(&object) else {
                 return Ok(None);
             };
@@ -1064,6 +1064,7 @@ fn cluster_members(
                 }
                 values[slot].push(value);
             }
+            last[slot] = Some(object);
         }
         let order = |i: usize| {
             let r = &ranks[i];

@@ -275,6 +275,37 @@ def test_cluster_members_and_representatives_match_python(engine, monkeypatch) -
     assert any(len(set(c.error_ids)) < len(c.error_ids) for c in compiled)  # ids repeat
 
 
+class _Computed:
+    """A record whose names are made afresh on every read (freed right after, so an address
+    can come back for a different value)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.error_id, self.role, self.rank = f"e{index}", "cause", 0
+
+    @property
+    def repo(self) -> str:
+        return "".join(["acme/", "shop" if self.index % 3 else "api"])
+
+    @property
+    def job_id(self) -> int:
+        return 10**12 + self.index % 5  # a new int object each time
+
+
+def test_cluster_members_compare_values_not_addresses(engine) -> None:
+    records = [_Computed(i) for i in range(300)]
+    clusters = [i % 7 for i in range(300)]
+    fields = ["error_id", "repo", "job_id"]
+    found = native.cluster_members(records, clusters, 7, ["f"] * 300, fields)
+    assert found is not None
+    for cluster, (representative, (error_ids, repos, job_ids)) in enumerate(found):
+        members = [r for r in records if r.index % 7 == cluster]
+        assert representative == min(members, key=lambda r: r.error_id).index
+        assert error_ids == tuple(sorted(r.error_id for r in members))
+        assert repos == tuple(sorted({r.repo for r in members}))
+        assert job_ids == tuple(sorted({r.job_id for r in members}))
+
+
 def test_representative_ties_go_to_the_smaller_fingerprint_then_the_earlier_one(
     engine, monkeypatch
 ) -> None:
