@@ -30,6 +30,7 @@ from error_assets.fingerprinting.fingerprint import (
     normalized_causes,
     occurrence_fingerprints,
 )
+from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
 from error_assets.fingerprinting.similarity import LeaderIndex, Profile, key_tokens, profile
@@ -154,6 +155,28 @@ def _distinct_values(members: Sequence[ErrorOccurrence]) -> dict[str, tuple]:
     return listed
 
 
+def _profiles(
+    fingerprints: Sequence[str], texts: Mapping[str, tuple[str, str]], workers: int
+) -> dict[str, Profile]:
+    """The near-duplicate profile of each fingerprint's (source kind, normalised text): made by
+    the compiled engine where it takes the text; otherwise here, with the key tokens (the
+    costly part) in forked workers when there are many texts."""
+    normalized = [texts[f][1] for f in fingerprints]
+    kinds = [canonical_source_kind(texts[f][0]) for f in fingerprints]
+    parts = native.profile_parts(normalized)
+    if parts is None:
+        keys = forked_map(key_tokens, normalized, workers, MIN_FORKED_TEXTS)
+        made = map(profile, normalized, kinds, keys)
+    else:
+        made = (
+            profile(text, kind)
+            if found is None
+            else Profile(text, kind, found[1], found[0], found[2])
+            for text, kind, found in zip(normalized, kinds, parts, strict=True)
+        )
+    return dict(zip(fingerprints, made, strict=True))
+
+
 def _member_listings(
     occurrences: Sequence[ErrorOccurrence],
     fingerprints: Sequence[str],
@@ -237,16 +260,7 @@ def _build_clusters(
     texts: dict[str, tuple[str, str]] = {}
     for (fingerprint_value, at), text in zip(first.items(), normalized, strict=True):
         texts[fingerprint_value] = (occurrences[at].source_kind, text)
-    # Key tokens (the costly part of a profile): compiled, or in forked workers for many texts.
-    unowned = [f for f in first if f not in owned]
-    unowned_texts = [texts[f][1] for f in unowned]
-    keys = native.python_where_missing(
-        native.key_tokens(unowned_texts), unowned_texts, key_tokens, workers, MIN_FORKED_TEXTS
-    )
-    profiles: dict[str, Profile] = {}
-    for fingerprint_value, tokens in zip(unowned, keys, strict=True):
-        source_kind, text = texts[fingerprint_value]
-        profiles[fingerprint_value] = profile(text, canonical_source_kind(source_kind), tokens)
+    profiles = _profiles([f for f in first if f not in owned], texts, workers)
     # Stage 2: a cluster id per fingerprint.
     assignment = assign_cluster_ids(texts, history, profiles)
 

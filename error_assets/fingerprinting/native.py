@@ -202,6 +202,7 @@ def _key_tokenizer() -> Any:
     import error_assets_native
 
     return error_assets_native.KeyTokenizer(
+        _translate_pattern(similarity.TOKEN_PATTERN, plain=True),
         _translate_pattern(similarity.WORD_PATTERN, plain=True),
         _translate_pattern(similarity.CODE_WORD_PATTERN, plain=True),
         _translate_pattern(similarity.FRAME_PATTERN, plain=True),
@@ -236,13 +237,19 @@ def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None
     return None if compiled is None else compiled.normalized_causes(list(keys), max(threads, 1))
 
 
-def key_tokens(texts: Sequence[str]) -> list[frozenset[str] | None] | None:
-    """`similarity.key_tokens` per normalised text (None where Python must); None without the
-    engine."""
+ProfileParts = tuple[frozenset[str], frozenset[str], frozenset[str]]
+
+
+def profile_parts(texts: Sequence[str]) -> list[ProfileParts | None] | None:
+    """What `similarity.profile` computes of each normalised text: key tokens, word tokens and
+    first-line words (None where Python must); None without the engine."""
     if engine() is None:  # not installed, stale (it warned) or turned off
         return None
-    found = _key_tokenizer().key_tokens(list(texts))
-    return [None if tokens is None else frozenset(tokens) for tokens in found]
+    found = _key_tokenizer().profiles(list(texts))
+    return [
+        None if parts is None else (frozenset(parts[0]), frozenset(parts[1]), frozenset(parts[2]))
+        for parts in found
+    ]
 
 
 def cluster_members(

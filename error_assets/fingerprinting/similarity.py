@@ -38,9 +38,10 @@ JACCARD_THRESHOLD = 0.6
 RATIO_THRESHOLD = 85.0
 MAX_CANDIDATES = 64
 
-_TOKEN = re.compile(r"<\w+>|\w+")
 _DIGIT = re.compile(r"\d")
 # The patterns are public for the compiled engine (`native.py`), which runs them too.
+TOKEN_PATTERN = r"<\w+>|\w+"
+_TOKEN = re.compile(TOKEN_PATTERN)
 WORD_PATTERN = r"[\w.<>$/\\-]+"
 _WORD = re.compile(WORD_PATTERN)
 NAME_SUFFIXES = ("Error", "Exception", "Exit", "Failure", "Fault", "Panic", "Interrupt", "Warning")

@@ -867,6 +867,7 @@ impl Normalizer {
 /// source paths, frames, status codes). Built from that module's patterns, like `Normalizer`.
 #[pyclass(frozen, module = "error_assets_native")]
 struct KeyTokenizer {
+    token: Regex, // a word token (`similarity.tokens`)
     word: Regex,
     code_word: Regex, // anchored at both ends: Python's fullmatch
     frame: Regex,
@@ -877,6 +878,7 @@ struct KeyTokenizer {
 }
 
 impl KeyTokenizer {
+    /// The key tokens of `text` (unordered); None where Python must compute them.
     fn of(&self, text: &str) -> Option<Vec<String>> {
         if !self.inert.takes(text) {
             return None;
@@ -920,7 +922,9 @@ impl KeyTokenizer {
     /// Patterns in this dialect (`code_word` as given to fullmatch), then the name suffixes,
     /// the source extensions and the proposed inert characters (see `Inert`).
     #[new]
+    #[allow(clippy::too_many_arguments)]
     fn new(
+        token: &str,
         word: &str,
         code_word: &str,
         frame: &str,
@@ -930,6 +934,7 @@ impl KeyTokenizer {
         inert: &str,
     ) -> PyResult<Self> {
         Ok(KeyTokenizer {
+            token: plain(token)?,
             word: plain(word)?,
             code_word: plain(&format!(r"\A(?:{code_word})\z"))?,
             frame: plain(frame)?,
@@ -940,9 +945,35 @@ impl KeyTokenizer {
         })
     }
 
-    /// The key tokens of each text (unordered); None where Python must compute them.
-    fn key_tokens(&self, py: Python<'_>, texts: Vec<PyBackedStr>) -> Vec<Option<Vec<String>>> {
-        py.detach(|| texts.iter().map(|t| self.of(t)).collect())
+    /// What `similarity.profile` takes from each text: its key tokens, its word tokens and
+    /// the words of its first line that are not numbers (each unordered); None where Python
+    /// must compute them.
+    #[allow(clippy::type_complexity)]
+    fn profiles(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+    ) -> Vec<Option<(Vec<String>, Vec<String>, Vec<String>)>> {
+        py.detach(|| {
+            texts
+                .iter()
+                .map(|text| {
+                    let keys = self.of(text)?;
+                    let words = |part: &str| -> HashSet<String> {
+                        self.token
+                            .find_iter(part)
+                            .map(|m| m.as_str().to_owned())
+                            .collect()
+                    };
+                    let head = text.split('\n').next().unwrap_or("");
+                    let head_words = words(head)
+                        .into_iter()
+                        .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+                        .collect();
+                    Some((keys, words(text).into_iter().collect(), head_words))
+                })
+                .collect()
+        })
     }
 }
 

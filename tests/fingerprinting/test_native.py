@@ -425,27 +425,35 @@ def _key_token_texts(seed: int, count: int) -> list[str]:
     return texts
 
 
+def _python_parts(text: str) -> native.ProfileParts:
+    made = similarity.profile(text, "log")
+    return (made.keys, made.tokens, made.head_words)
+
+
 @pytest.mark.parametrize("text", KEY_TOKEN_CASES)
-def test_key_tokens_of_each_case_match_python(engine, text: str) -> None:
-    assert native.key_tokens([text]) == [similarity.key_tokens(text)]
+def test_profile_parts_of_each_case_match_python(engine, text: str) -> None:
+    assert native.profile_parts([text]) == [_python_parts(text)]
 
 
-def test_key_tokens_of_random_and_normalised_texts_match_python(engine) -> None:
+def test_profile_parts_of_random_and_normalised_texts_match_python(engine) -> None:
     texts = _key_token_texts(5, 6_000)
     texts += [rules.normalize(t) for t in texts[:1_500]]
     texts += [rules.normalize(f"{m}\n{t}") for m, t in _family_texts() if (m + t).isascii()]
-    compiled = native.key_tokens(texts)
-    assert compiled == [similarity.key_tokens(t) for t in texts]
-    assert sum(bool(tokens) for tokens in compiled) > len(texts) // 3  # not all empty
+    compiled = native.profile_parts(texts)
+    assert compiled == [_python_parts(t) for t in texts]
+    assert sum(bool(keys) for keys, _, _ in compiled) > len(texts) // 3  # not all empty
 
 
-def test_key_tokens_leave_letters_beyond_ascii_to_python(engine) -> None:
-    texts = ["ValueError: caf\u00e9", "\u00dcber ECONNRESET", "\u25cf Cart \u203a adds EPIPE"]
-    assert native.key_tokens(texts) == [None, None, frozenset({"EPIPE"})]
-    filled = native.python_where_missing(
-        native.key_tokens(texts), texts, similarity.key_tokens, 1, 10
+def test_profile_parts_leave_letters_beyond_ascii_to_python(engine) -> None:
+    texts = ["ValueError: caf\u00e9", "\u00dcber ECONNRESET", "\u25cf Cart \u203a adds EPIPE 42"]
+    parts = native.profile_parts(texts)
+    assert parts[:2] == [None, None]
+    assert parts[2] == (
+        frozenset({"EPIPE"}),
+        frozenset({"Cart", "adds", "EPIPE", "42"}),
+        frozenset({"Cart", "adds", "EPIPE"}),
     )
-    assert filled == [frozenset({"ValueError"}), frozenset({"ECONNRESET"}), frozenset({"EPIPE"})]
+    assert parts[2] == _python_parts(texts[2])
 
 
 # Symbols CI output is full of (Jest, cargo, box drawing, check marks, emoji), and a sample of
@@ -490,7 +498,7 @@ def test_texts_with_inert_symbols_normalise_alike(engine, seed: int) -> None:
     assert [engine.cause_text(m, t, "") for m, t in zip(messages, texts, strict=True)] == [
         cause.cause_text(m, t) for m, t in zip(messages, texts, strict=True)
     ]
-    assert native.key_tokens(expected) == [similarity.key_tokens(t) for t in expected]
+    assert native.profile_parts(expected) == [_python_parts(t) for t in expected]
 
 
 @pytest.mark.parametrize("position", range(len(rules.RULES)), ids=[r.name for r in rules.RULES])
