@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from error_assets.fingerprinting import native
 from error_assets.fingerprinting.cause import cause_text
@@ -61,6 +61,11 @@ def fingerprint_key(key: CauseKey) -> str:
 MIN_FORKED_KEYS = 20_000
 
 
+def _in_python(compute: Callable[[CauseKey], str], workers: int) -> Callable[[list], list[str]]:
+    """`compute` over a list of keys, forked over `workers` processes for many keys (Linux)."""
+    return lambda keys: forked_map(compute, keys, workers, MIN_FORKED_KEYS)
+
+
 def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """Fingerprints of distinct cause keys, in order, over `workers` threads or processes.
 
@@ -69,14 +74,14 @@ def fingerprint_keys(keys: list[CauseKey], workers: int = 1) -> list[str]:
     way.
     """
     return native.python_where_missing(
-        native.fingerprints(keys, workers), keys, fingerprint_key, workers, MIN_FORKED_KEYS
+        native.fingerprints(keys, workers), keys, _in_python(fingerprint_key, workers)
     )
 
 
 def normalized_causes(keys: list[CauseKey], workers: int = 1) -> list[str]:
     """`normalized_cause` of each key, in order; the compiled engine first, as above."""
     return native.python_where_missing(
-        native.normalized_causes(keys, workers), keys, normalized_cause, workers, MIN_FORKED_KEYS
+        native.normalized_causes(keys, workers), keys, _in_python(normalized_cause, workers)
     )
 
 
@@ -113,15 +118,11 @@ def occurrence_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int
     The compiled engine reads the occurrences itself (no key tuples, no dictionary here);
     Python fingerprints what it leaves, or all of them without it.
     """
-    compiled = native.occurrence_fingerprints(occurrences, workers)
-    if compiled is None:
-        return _python_fingerprints(occurrences, workers)
-    missing = [index for index, value in enumerate(compiled) if value is None]
-    if missing:
-        computed = _python_fingerprints([occurrences[i] for i in missing], workers)
-        for index, value in zip(missing, computed, strict=True):
-            compiled[index] = value
-    return compiled  # type: ignore[return-value]  # no None is left
+    return native.python_where_missing(
+        native.occurrence_fingerprints(occurrences, workers),
+        occurrences,
+        lambda left: _python_fingerprints(left, workers),
+    )
 
 
 def _python_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int) -> list[str]:

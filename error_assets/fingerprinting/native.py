@@ -21,7 +21,6 @@ from functools import cache
 from typing import Any, TypeVar
 
 from error_assets.fingerprinting import cause, rules, similarity
-from error_assets.fingerprinting.forked import forked_map
 from error_assets.models import ROLE_ORDER
 from error_assets.settings import native_engine_enabled
 
@@ -273,16 +272,16 @@ def cluster_members(
 def python_where_missing(
     compiled: list[R | None] | None,
     items: Sequence[T],
-    compute: Callable[[T], R],
-    workers: int,
-    min_forked: int,
+    compute: Callable[[list[T]], list[R]],
 ) -> list[R]:
-    """The engine's answers, with `compute` run in Python where it gave none (all of them
-    without the engine), forked over `workers` processes from `min_forked` items on (Linux)."""
+    """The engine's answers, with `compute` (the Python path over a list of items) run on the
+    items it gave none for (all of them without the engine)."""
     if compiled is None:
-        return forked_map(compute, items, workers, min_forked)
+        return compute(list(items))
     missing = [index for index, value in enumerate(compiled) if value is None]
-    computed = forked_map(compute, [items[i] for i in missing], workers, min_forked)
+    if not missing:
+        return compiled  # type: ignore[return-value]  # no None
+    computed = compute([items[i] for i in missing])
     for index, value in zip(missing, computed, strict=True):
         compiled[index] = value
     return compiled  # type: ignore[return-value]  # no None is left
