@@ -774,11 +774,8 @@ impl Normalizer {
         let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::default();
         let mut slots: Vec<Option<usize>> = Vec::with_capacity(occurrences.len());
         for occurrence in &occurrences {
-            let fields = (0..4)
-                .map(|at| field(occurrence, at))
-                .collect::<Option<Vec<_>>>();
-            let Some([kind, message, text, file]) = fields.and_then(|f| <[_; 4]>::try_from(f).ok())
-            else {
+            let fields = [0, 1, 2, 3].map(|at| field(occurrence, at));
+            let [Some(kind), Some(message), Some(text), Some(file)] = fields else {
                 slots.push(None);
                 continue;
             };
