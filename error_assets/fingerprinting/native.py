@@ -244,11 +244,7 @@ def profile_parts(texts: Sequence[str]) -> list[ProfileParts | None] | None:
     first-line words (None where Python must); None without the engine."""
     if engine() is None:  # not installed, stale (it warned) or turned off
         return None
-    found = _key_tokenizer().profiles(list(texts))
-    return [
-        None if parts is None else (frozenset(parts[0]), frozenset(parts[1]), frozenset(parts[2]))
-        for parts in found
-    ]
+    return _key_tokenizer().profiles(list(texts))
 
 
 def cluster_members(

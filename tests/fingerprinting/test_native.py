@@ -237,6 +237,38 @@ def test_occurrence_fingerprints_read_the_records_and_match_python(engine, monke
     ]
 
 
+def test_occurrence_fingerprints_in_batches_on_threads_match_python(engine, monkeypatch) -> None:
+    """Past a few thousand distinct keys, batches go to the pool while the records are read:
+    keys repeated across batches are computed once, and every answer lands in its place."""
+    from error_assets.fingerprinting.fingerprint import occurrence_fingerprints
+    from error_assets.models import ErrorOccurrence
+
+    def record(index: int, text: str) -> ErrorOccurrence:
+        return ErrorOccurrence(
+            error_id=f"e{index}", partition="", repo="r", workflow_name="w", run_id=1,
+            run_attempt=1, job_id=index, job_name="j", step_name="s", source_kind="gha_log",
+            framework="", test_name="", file="", line=None, message=text[:40], text=text,
+            role="cause",
+        )  # fmt: skip
+
+    texts = random_texts(17, 10_000)
+    rng = random.Random(17)
+    picks = list(range(len(texts))) + [rng.randrange(len(texts)) for _ in range(4_000)]
+    rng.shuffle(picks)  # repeats fall in other batches than their first sighting
+    occurrences = [record(index, texts[pick]) for index, pick in enumerate(picks)]
+    native.clear_line_caches()
+    compiled = native.occurrence_fingerprints(occurrences, 2)
+    assert len(compiled) == len(occurrences)
+    first = {}
+    for pick, value in zip(picks, compiled, strict=True):
+        assert first.setdefault(pick, value) == value  # a repeated key, the same answer
+    assert native.occurrence_fingerprints(occurrences, 1) == compiled
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
+    python = occurrence_fingerprints(occurrences, workers=1)
+    assert [c or p for c, p in zip(compiled, python, strict=True)] == python
+    assert sum(value is not None for value in compiled) > 9_000  # most were compiled
+
+
 def _clusters_both_ways(occurrences, monkeypatch) -> tuple[list, list]:
     from error_assets.fingerprinting import build_clusters
 
