@@ -163,7 +163,7 @@ def _profiles(
     costly part) in forked workers when there are many texts."""
     normalized = [texts[f][1] for f in fingerprints]
     kinds = [canonical_source_kind(texts[f][0]) for f in fingerprints]
-    parts = native.profile_parts(normalized)
+    parts = native.profile_parts(normalized, workers)
     if parts is None:
         keys = forked_map(key_tokens, normalized, workers, MIN_FORKED_TEXTS)
         made = map(profile, normalized, kinds, keys)

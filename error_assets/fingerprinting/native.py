@@ -239,12 +239,13 @@ def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None
 ProfileParts = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
 
-def profile_parts(texts: Sequence[str]) -> list[ProfileParts | None] | None:
+def profile_parts(texts: Sequence[str], threads: int = 1) -> list[ProfileParts | None] | None:
     """What `similarity.profile` computes of each normalised text: key tokens, word tokens and
-    first-line words (None where Python must); None without the engine."""
+    first-line words (None where Python must), on `threads` threads for many texts; None
+    without the engine."""
     if engine() is None:  # not installed, stale (it warned) or turned off
         return None
-    return _key_tokenizer().profiles(list(texts))
+    return _key_tokenizer().profiles(list(texts), max(threads, 1))
 
 
 def cluster_members(

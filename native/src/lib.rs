@@ -35,6 +35,8 @@ const BACKTRACK_LIMIT: usize = 10_000_000;
 const LINE_CACHE_SLOTS: usize = 1 << 16;
 /// Distinct keys per batch handed to the pool while the records are still being read.
 const KEY_BATCH: usize = 4096;
+/// Fewer texts than this are profiled on one thread: waking the pool costs more.
+const MIN_PARALLEL_PROFILES: usize = 2048;
 
 struct Rule {
     pattern: FancyRegex,
@@ -1000,6 +1002,26 @@ impl KeyTokenizer {
     }
 }
 
+impl KeyTokenizer {
+    /// Key tokens, word tokens and first-line words (not numbers) of `text`; None where
+    /// Python must compute them.
+    fn parts(&self, text: &str) -> Option<[Vec<String>; 3]> {
+        let keys = self.of(text)?;
+        let words = |part: &str| -> HashSet<String> {
+            self.token
+                .find_iter(part)
+                .map(|m| m.as_str().to_owned())
+                .collect()
+        };
+        let head = text.split('\n').next().unwrap_or("");
+        let head_words = words(head)
+            .into_iter()
+            .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        Some([keys, words(text).into_iter().collect(), head_words])
+    }
+}
+
 #[pymethods]
 impl KeyTokenizer {
     /// Patterns in this dialect (`code_word` as given to fullmatch), then the name suffixes,
@@ -1036,26 +1058,14 @@ impl KeyTokenizer {
         &self,
         py: Python<'py>,
         texts: Vec<PyBackedStr>,
+        threads: usize,
     ) -> PyResult<Vec<Option<ProfileSets<'py>>>> {
         let found: Vec<Option<[Vec<String>; 3]>> = py.detach(|| {
-            texts
-                .iter()
-                .map(|text| {
-                    let keys = self.of(text)?;
-                    let words = |part: &str| -> HashSet<String> {
-                        self.token
-                            .find_iter(part)
-                            .map(|m| m.as_str().to_owned())
-                            .collect()
-                    };
-                    let head = text.split('\n').next().unwrap_or("");
-                    let head_words = words(head)
-                        .into_iter()
-                        .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
-                        .collect();
-                    Some([keys, words(text).into_iter().collect(), head_words])
-                })
-                .collect()
+            if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
+                texts.par_iter().map(|text| self.parts(text)).collect()
+            } else {
+                texts.iter().map(|text| self.parts(text)).collect()
+            }
         });
         let mut interned: HashMap<String, Bound<'py, PyString>> = HashMap::default();
         let mut set = |tokens: Vec<String>| -> PyResult<Bound<'py, PyFrozenSet>> {

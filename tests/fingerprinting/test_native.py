@@ -474,6 +474,7 @@ def test_profile_parts_of_random_and_normalised_texts_match_python(engine) -> No
     compiled = native.profile_parts(texts)
     assert compiled == [_python_parts(t) for t in texts]
     assert sum(bool(keys) for keys, _, _ in compiled) > len(texts) // 3  # not all empty
+    assert native.profile_parts(texts, 2) == compiled  # on two threads, in the same order
 
 
 def test_profile_parts_leave_letters_beyond_ascii_to_python(engine) -> None:
