@@ -41,6 +41,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -302,10 +303,10 @@ def peak_rss_mib() -> tuple[float, float]:
     return own, children
 
 
-def export_revision(revision: str, into: Path) -> Path:
-    """The `error_assets` package of git `revision`, unpacked under `into`."""
+def export_revision(revision: str, into: Path, path: str = "error_assets") -> Path:
+    """`path` (the `error_assets` package) of git `revision`, unpacked under `into`."""
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "error_assets"],
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, path],
         capture_output=True,
         check=False,
     )
@@ -313,17 +314,61 @@ def export_revision(revision: str, into: Path) -> Path:
         raise SystemExit(
             f"--compare-baseline {revision}: git archive failed: {archive.stderr.decode().strip()}"
         )
-    tar_path = into / "baseline.tar"
+    tar_path = into / f"{path}.tar"
     tar_path.write_bytes(archive.stdout)
     with tarfile.open(tar_path) as tar:
         tar.extractall(into, filter="data")
     return into
 
 
+def build_engine(revision: str, into: Path) -> Path | None:
+    """A directory holding the compiled engine of git `revision` built from its own `native/`
+    (the installed one answers to this checkout's version only, and an older package would
+    fall back to its Python path); None when that revision has no engine or cargo is missing.
+    """
+    cargo = shutil.which("cargo") or shutil.which("cargo", path=str(Path.home() / ".cargo/bin"))
+    has_engine = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{revision}:native/Cargo.toml"],
+        capture_output=True,
+        check=False,
+    )
+    if has_engine.returncode != 0 or cargo is None:
+        return None
+    export_revision(revision, into, "native")
+    target = Path(tempfile.gettempdir()) / "error-assets-baseline-engine"  # reused: faster
+    built = subprocess.run(
+        [
+            cargo,
+            "build",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+            str(into / "native/Cargo.toml"),
+        ],
+        env={**os.environ, "CARGO_TARGET_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        raise SystemExit(
+            f"--compare-baseline {revision}: its native/ did not build:\n{built.stderr}"
+        )
+    engine = into / "engine"
+    engine.mkdir()
+    # A top-level extension module: first on PYTHONPATH, it shadows the installed package.
+    shutil.copy(
+        target / "release/liberror_assets_native.so", engine / "error_assets_native.abi3.so"
+    )
+    return engine
+
+
 def run_baseline(revision: str, args: argparse.Namespace) -> dict:
-    """Ours at git `revision`, in a subprocess on the same generated occurrences."""
+    """Ours at git `revision` (its own compiled engine built when it has one), in a subprocess
+    on the same generated occurrences."""
     with tempfile.TemporaryDirectory(prefix="cluster-scale-baseline-") as tmp:
         package = export_revision(revision, Path(tmp))
+        engine = build_engine(revision, Path(tmp))
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -334,6 +379,8 @@ def run_baseline(revision: str, args: argparse.Namespace) -> dict:
             f"--seed={args.seed}",
         ]
         env = {**os.environ, _PACKAGE_ENV: str(package)}
+        if engine is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(engine), env.get("PYTHONPATH")]))
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"baseline {revision} failed:\n{done.stderr[-2000:]}")
@@ -355,6 +402,11 @@ def ours_only(args: argparse.Namespace) -> int:
         "precision": score.precision,
         "recall": score.recall,
         "peak_rss_mib": peak_rss_mib()[0],
+        "engine": (
+            f"compiled engine v{native.ENGINE_VERSION}"
+            if native is not None and native.engine() is not None
+            else "Python only"
+        ),
     }
     print(json.dumps(result))
     return 0
@@ -454,9 +506,10 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None
     if args.compare_baseline:
         baseline = run_baseline(args.compare_baseline, args)
+        baseline.setdefault("engine", "Python only")  # written by this script's older versions
         rows.append(
             (
-                f"{args.compare_baseline}, {args.workers} workers (all)",
+                f"{args.compare_baseline}, {args.workers} workers (all, {baseline['engine']})",
                 len(occurrences),
                 baseline["seconds"],
                 baseline["cpu"],
@@ -485,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     if baseline is not None:
         same = baseline["clusters"] == clusters and baseline["precision"] == full_score.precision
         print(
-            f"baseline {args.compare_baseline} ({baseline['package']}), run right after ours: "
+            f"baseline {args.compare_baseline} ({baseline['package']}, "
+            f"{baseline['engine']}), run right after ours: "
             f"{baseline['seconds']:.1f}s wall / {baseline['cpu']:.1f}s cpu, "
             f"{baseline['clusters']:,} clusters; speed-up {baseline['seconds'] / full_seconds:.2f}x "
             f"wall, {baseline['cpu'] / full_cpu:.2f}x cpu; "

@@ -28,7 +28,7 @@ use std::hash::Hasher;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
-const ENGINE_VERSION: u32 = 2;
+const ENGINE_VERSION: u32 = 3;
 /// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
 const BACKTRACK_LIMIT: usize = 10_000_000;
 /// Slots of each line cache, per thread: a line whose slot is taken replaces the line there.
