@@ -506,7 +506,6 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None
     if args.compare_baseline:
         baseline = run_baseline(args.compare_baseline, args)
-        baseline.setdefault("engine", "Python only")  # written by this script's older versions
         rows.append(
             (
                 f"{args.compare_baseline}, {args.workers} workers (all, {baseline['engine']})",
