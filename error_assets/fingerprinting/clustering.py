@@ -109,6 +109,12 @@ def assign_cluster_ids(
         for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
         if s.normalized_text
     ]
+    compiled = native.assign_leaders([p for _, p in seeds] + [p for _, p in pending], len(seeds))
+    if compiled is not None:
+        ids = [cluster_id for cluster_id, _ in seeds] + [f for f, _ in pending]
+        for (fingerprint_value, _), leader in zip(pending, compiled, strict=True):
+            assignment[fingerprint_value] = ids[leader]
+        return assignment
     index = LeaderIndex.for_texts([p for _, p in seeds] + [p for _, p in pending])
     for cluster_id, item in seeds:
         index.add(cluster_id, item)

@@ -248,6 +248,23 @@ def profile_parts(texts: Sequence[str], threads: int = 1) -> list[ProfileParts |
     return _key_tokenizer().profiles(list(texts), max(threads, 1))
 
 
+def assign_leaders(profiles: Sequence[similarity.Profile], seeds: int) -> list[int] | None:
+    """`similarity.LeaderIndex` over `profiles`: the first `seeds` added as leaders, then for
+    each later profile the position of the leader it joins (its own when it leads); None
+    without the engine."""
+    if engine() is None:
+        return None
+    import error_assets_native
+
+    return error_assets_native.assign_leaders(
+        [(p.text, p.source_kind, p.keys, p.tokens, p.head_words) for p in profiles],
+        seeds,
+        similarity.JACCARD_THRESHOLD,
+        similarity.RATIO_THRESHOLD,
+        similarity.MAX_CANDIDATES,
+    )
+
+
 def cluster_members(
     occurrences: Sequence[Any],
     cluster_of: list[int],

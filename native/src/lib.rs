@@ -8,6 +8,8 @@
 //! Whatever this engine does not handle (a non-ASCII field, a regex that gives up) comes back
 //! as `None`, and Python computes it.
 
+mod leaders;
+
 use std::borrow::Cow;
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -1250,5 +1252,7 @@ fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Normalizer>()?;
     m.add_class::<KeyTokenizer>()?;
     m.add_function(wrap_pyfunction!(cluster_members, m)?)?;
+    m.add_function(wrap_pyfunction!(leaders::assign_leaders, m)?)?;
+    m.add_function(wrap_pyfunction!(leaders::indel_ratio_at_least, m)?)?;
     Ok(())
 }

@@ -603,3 +603,129 @@ def test_a_stale_build_falls_back_to_python(monkeypatch) -> None:
         assert fingerprint_keys(keys) == [fingerprint_key(keys[0])]
     finally:
         native._engine.cache_clear()
+
+
+def _python_leaders(profiles: list[similarity.Profile], seeds: int) -> list[int]:
+    """`similarity.LeaderIndex` as `assign_cluster_ids` runs it, answering positions."""
+    index = similarity.LeaderIndex.for_texts(profiles)
+    for at in range(seeds):
+        index.add(str(at), profiles[at])
+    found = []
+    for at in range(seeds, len(profiles)):
+        match = index.best_match(profiles[at])
+        if match is None:
+            index.add(str(at), profiles[at])
+            match = str(at)
+        found.append(int(match))
+    return found
+
+
+def _edited(rng: random.Random, text: str, edits: int) -> str:
+    words = text.split(" ")
+    for _ in range(edits):
+        at = rng.randrange(len(words))
+        choice = rng.random()
+        if choice < 0.4:
+            words[at] = words[at] + rng.choice("xyz")
+        elif choice < 0.7 and len(words) > 1:
+            del words[at]
+        else:
+            words.insert(at, rng.choice(["retry", "done", "<num>", "at", "in"]))
+    return " ".join(words)
+
+
+def test_indel_ratio_matches_rapidfuzz_to_the_last_bit(engine) -> None:
+    import error_assets_native
+    from rapidfuzz import fuzz
+
+    rng = random.Random(8)
+    alphabet = "ab cd\nef<>_1\u00e9\u25cf"
+    for _ in range(20_000):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 70)))
+        b = _edited(rng, a, rng.randint(0, 4)) if rng.random() < 0.8 else a[::-1]
+        for cutoff in (similarity.RATIO_THRESHOLD, 60.0, 97.5):
+            score = fuzz.ratio(a, b, score_cutoff=cutoff)
+            expected = score if score >= cutoff else None
+            assert error_assets_native.indel_ratio_at_least(a, b, cutoff) == expected, (a, b)
+
+
+def test_assign_leaders_matches_the_python_index(engine) -> None:
+    rng = random.Random(12)
+    texts = [rules.normalize(f"{m}\n{t}") for m, t in _family_texts()]
+    texts += [_edited(rng, rng.choice(texts), rng.randint(1, 6)) for _ in range(1_500)]
+    # One block of 600 leaders with equal token sets: the candidate cap decides.
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
+    texts += ["Error: fetch failed\n" + " ".join(rng.sample(words, 9)) for _ in range(600)]
+    texts += [
+        "",
+        "   ",
+        "\u00dcberlauf: caf\u00e9 ECONNRESET",
+        "\u00dcberlauf: caf\u00e9 ECONNRESET 2",
+    ]
+    rng.shuffle(texts)
+    kinds = ["pytest" if i % 7 == 0 else "gha_log" for i in range(len(texts))]
+    profiles = [similarity.profile(t, kind) for t, kind in zip(texts, kinds, strict=True)]
+    for seeds in (0, 400):
+        expected = _python_leaders(profiles, seeds)
+        assert native.assign_leaders(profiles, seeds) == expected
+        merged = sum(leader != at for at, leader in enumerate(expected, start=seeds))
+        assert merged > len(texts) // 5  # near-duplicates were found, not only new leaders
+
+
+def test_assign_cluster_ids_with_history_match_python(engine, monkeypatch) -> None:
+    from error_assets.fingerprinting.clustering import assign_cluster_ids
+    from error_assets.fingerprinting.fingerprint import fingerprint
+    from error_assets.stores.base import ClusterSighting
+
+    rng = random.Random(14)
+    texts = [rules.normalize(f"{m}\n{t}") for m, t in _family_texts()]
+    texts += [_edited(rng, rng.choice(texts), rng.randint(1, 5)) for _ in range(800)]
+    keyed = {fingerprint(t, "gha_log"): ("gha_log", t) for t in texts}
+    known = list(keyed.items())[:150]
+    history = {
+        f: ClusterSighting(
+            fingerprint=f,
+            first_seen=f"2026-11-{10 + i % 9}T00:00:00Z",
+            last_seen="",
+            partitions=1,
+            normalized_text=text,
+            member_fingerprints=(f,),
+            source_kind=kind,
+        )
+        for i, (f, (kind, text)) in enumerate(known)
+    }
+    fresh = dict(list(keyed.items())[150:])
+    compiled = assign_cluster_ids(fresh, history)
+    monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
+    assert assign_cluster_ids(fresh, history) == compiled
+    assert sum(cluster in history for cluster in compiled.values()) > 50  # seeds were joined
+
+
+def test_assign_leaders_caps_candidates_and_orders_ties_like_python(engine) -> None:
+    """Where the candidate cap decides: over 64 leaders behind each of two equally rare tokens
+    (ties go by the token itself), then a text near the 65th leader behind the first, and
+    one near a leader behind the second that also holds the first."""
+    rng = random.Random(15)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
+    head = "Error: fetch failed\n"
+    # One more B text than A texts: the first probe adds an "aaa", so the counts tie.
+    b_texts = [head + "zzz " + " ".join(rng.sample(words, 9)) for _ in range(91)]
+    a_texts = [head + "aaa " + " ".join(rng.sample(words, 9)) for _ in range(90)]
+    texts = b_texts[:1] + a_texts + b_texts[1:]  # "zzz" is met first: ties must not care
+    profiles = [similarity.profile(t, "gha_log") for t in texts]
+    index = similarity.LeaderIndex.for_texts(profiles)
+    for at, item in enumerate(profiles):
+        if index.best_match(item) is None:
+            index.add(str(at), item)
+    behind = index.postings[profiles[1].block]
+    a_leaders = [texts[int(index.leaders[p][0])] for p in behind["aaa"]]
+    b_leaders = [texts[int(index.leaders[p][0])] for p in behind["zzz"]]
+    assert len(a_leaders) > similarity.MAX_CANDIDATES and len(b_leaders) > similarity.MAX_CANDIDATES
+    probes = [
+        a_leaders[similarity.MAX_CANDIDATES] + " golf",  # past the cap: not seen
+        b_leaders[3].replace("zzz", "aaa zzz"),  # "aaa" ranks first: only A leaders seen
+    ]
+    profiles += [similarity.profile(t, "gha_log") for t in probes]
+    expected = _python_leaders(profiles, 0)
+    assert native.assign_leaders(profiles, 0) == expected
+    assert expected[-2:] == [len(profiles) - 2, len(profiles) - 1]  # both lead: the cap held
