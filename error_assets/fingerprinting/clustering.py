@@ -33,7 +33,7 @@ from error_assets.fingerprinting.fingerprint import (
 from error_assets.fingerprinting.forked import forked_map
 from error_assets.fingerprinting.gc_pause import gc_paused
 from error_assets.fingerprinting.rules import NORMALIZER_VERSION
-from error_assets.fingerprinting.similarity import LeaderIndex, Profile, key_tokens, profile
+from error_assets.fingerprinting.similarity import LeaderIndex, key_tokens, profile
 from error_assets.models import ROLE_ORDER, Cluster, ErrorOccurrence
 from error_assets.stores.base import ClusterSighting
 from error_assets.stores.documents import iso, partition_start
@@ -83,48 +83,59 @@ def _historical_owner(history: Mapping[str, ClusterSighting]) -> dict[str, str]:
 def assign_cluster_ids(
     texts: Mapping[str, tuple[str, str]],
     history: Mapping[str, ClusterSighting],
-    profiles: Mapping[str, Profile] | None = None,
+    workers: int = 1,
 ) -> dict[str, str]:
     """Cluster id per distinct fingerprint; `texts` maps fingerprint -> (source kind, text).
 
-    `profiles` may hold the texts' profiles (`similarity.profile`) already made; the others
-    are made here.
+    Fingerprints the history holds keep their cluster. The others go through the leader index
+    (`similarity.LeaderIndex`), seeded with the history's clusters oldest first: the compiled
+    engine's where installed (it profiles the texts itself, on `workers` threads), else
+    Python's (with the key tokens in forked workers for many texts).
     """
     owner = _historical_owner(history)
     assignment: dict[str, str] = {}
-    pending: list[tuple[str, Profile]] = []
+    pending: list[str] = []
     for fingerprint_value in sorted(texts):
         if fingerprint_value in owner:
             assignment[fingerprint_value] = owner[fingerprint_value]
-            continue
-        item = profiles.get(fingerprint_value) if profiles else None
-        if item is None:
-            source_kind, text = texts[fingerprint_value]
-            item = profile(text, canonical_source_kind(source_kind))
-        pending.append((fingerprint_value, item))
+        else:
+            pending.append(fingerprint_value)
     if not pending:
         return assignment
     seeds = [
-        (s.fingerprint, profile(s.normalized_text, canonical_source_kind(s.source_kind)))
+        s
         for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
         if s.normalized_text
     ]
-    compiled = native.assign_leaders([p for _, p in seeds] + [p for _, p in pending], len(seeds))
-    if compiled is not None:
-        ids = [cluster_id for cluster_id, _ in seeds] + [f for f, _ in pending]
-        for (fingerprint_value, _), leader in zip(pending, compiled, strict=True):
-            assignment[fingerprint_value] = ids[leader]
-        return assignment
-    index = LeaderIndex.for_texts([p for _, p in seeds] + [p for _, p in pending])
-    for cluster_id, item in seeds:
-        index.add(cluster_id, item)
-    for fingerprint_value, item in pending:
-        match = index.best_match(item)
-        if match is None:
-            index.add(fingerprint_value, item)
-            match = fingerprint_value
-        assignment[fingerprint_value] = match
+    ids = [s.fingerprint for s in seeds] + pending
+    normalized = [s.normalized_text for s in seeds] + [texts[f][1] for f in pending]
+    kinds = [canonical_source_kind(s.source_kind) for s in seeds]
+    kinds += [canonical_source_kind(texts[f][0]) for f in pending]
+    leaders = native.assign_texts(normalized, kinds, len(seeds), workers)
+    if leaders is None:
+        leaders = _python_leaders(normalized, kinds, len(seeds), workers)
+    for fingerprint_value, leader in zip(pending, leaders, strict=True):
+        assignment[fingerprint_value] = ids[leader]
     return assignment
+
+
+def _python_leaders(
+    normalized: Sequence[str], kinds: Sequence[str], seeds: int, workers: int
+) -> list[int]:
+    """`native.assign_texts` in Python: the position of each non-seed text's leader."""
+    keys = forked_map(key_tokens, list(normalized), workers, MIN_FORKED_TEXTS)
+    profiles = list(map(profile, normalized, kinds, keys))
+    index = LeaderIndex.for_texts(profiles)
+    for at in range(seeds):
+        index.add(str(at), profiles[at])
+    leaders = []
+    for at in range(seeds, len(profiles)):
+        match = index.best_match(profiles[at])
+        if match is None:
+            index.add(str(at), profiles[at])
+            match = str(at)
+        leaders.append(int(match))
+    return leaders
 
 
 # Fewer distinct fingerprints than this are prepared in this process: forking costs more.
@@ -159,28 +170,6 @@ def _distinct_values(members: Sequence[ErrorOccurrence]) -> dict[str, tuple]:
         values.discard(None)
         listed[name] = tuple(sorted(values))
     return listed
-
-
-def _profiles(
-    fingerprints: Sequence[str], texts: Mapping[str, tuple[str, str]], workers: int
-) -> dict[str, Profile]:
-    """The near-duplicate profile of each fingerprint's (source kind, normalised text): made by
-    the compiled engine where it takes the text; otherwise here, with the key tokens (the
-    costly part) in forked workers when there are many texts."""
-    normalized = [texts[f][1] for f in fingerprints]
-    kinds = [canonical_source_kind(texts[f][0]) for f in fingerprints]
-    parts = native.profile_parts(normalized, workers)
-    if parts is None:
-        keys = forked_map(key_tokens, normalized, workers, MIN_FORKED_TEXTS)
-        made = map(profile, normalized, kinds, keys)
-    else:
-        made = (
-            profile(text, kind)
-            if found is None
-            else Profile(text, kind, found[1], found[0], found[2])
-            for text, kind, found in zip(normalized, kinds, parts, strict=True)
-        )
-    return dict(zip(fingerprints, made, strict=True))
 
 
 def _member_listings(
@@ -260,15 +249,12 @@ def _build_clusters(
     # fingerprint share its normalised text).
     last = len(fingerprints) - 1
     first = {f: last - i for i, f in enumerate(reversed(fingerprints))}  # the earliest wins
-    # Fingerprints the history already holds keep their cluster: no profile needed.
-    owned = _historical_owner(history)
     normalized = normalized_causes([cause_key(occurrences[i]) for i in first.values()], workers)
     texts: dict[str, tuple[str, str]] = {}
     for (fingerprint_value, at), text in zip(first.items(), normalized, strict=True):
         texts[fingerprint_value] = (occurrences[at].source_kind, text)
-    profiles = _profiles([f for f in first if f not in owned], texts, workers)
     # Stage 2: a cluster id per fingerprint.
-    assignment = assign_cluster_ids(texts, history, profiles)
+    assignment = assign_cluster_ids(texts, history, workers)
 
     grouped: dict[str, list[str]] = {}
     for fingerprint_value in sorted(first):

@@ -242,26 +242,28 @@ ProfileParts = tuple[frozenset[str], frozenset[str], frozenset[str]]
 def profile_parts(texts: Sequence[str], threads: int = 1) -> list[ProfileParts | None] | None:
     """What `similarity.profile` computes of each normalised text: key tokens, word tokens and
     first-line words (None where Python must), on `threads` threads for many texts; None
-    without the engine."""
+    without the engine. For the parity tests: `assign_texts` makes its own."""
     if engine() is None:  # not installed, stale (it warned) or turned off
         return None
     return _key_tokenizer().profiles(list(texts), max(threads, 1))
 
 
-def assign_leaders(profiles: Sequence[similarity.Profile], seeds: int) -> list[int] | None:
-    """`similarity.LeaderIndex` over `profiles`: the first `seeds` added as leaders, then for
-    each later profile the position of the leader it joins (its own when it leads); None
-    without the engine."""
+def assign_texts(
+    normalized: Sequence[str], kinds: Sequence[str], seeds: int, threads: int = 1
+) -> list[int] | None:
+    """`similarity.LeaderIndex` over normalised texts of canonical source `kinds`: the first
+    `seeds` added as leaders, then for each later text the position of the leader it joins
+    (its own when it leads). The engine profiles the texts it takes, `similarity.profile` the
+    others. None without the engine."""
     if engine() is None:
         return None
-    import error_assets_native
-
-    return error_assets_native.assign_leaders(
-        [(p.text, p.source_kind, p.keys, p.tokens, p.head_words) for p in profiles],
+    return _key_tokenizer().assign(
+        list(normalized),
+        list(kinds),
         seeds,
-        similarity.JACCARD_THRESHOLD,
-        similarity.RATIO_THRESHOLD,
-        similarity.MAX_CANDIDATES,
+        similarity.profile,
+        (similarity.JACCARD_THRESHOLD, similarity.RATIO_THRESHOLD, similarity.MAX_CANDIDATES),
+        max(threads, 1),
     )
 
 

@@ -7,8 +7,6 @@
 //! floating-point steps, so thresholds and ties fall the same way. Parity tests compare both.
 
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
-use pyo3::types::PyFrozenSet;
 use rapidfuzz::distance::indel;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -58,55 +56,25 @@ fn prefix_length(size: usize, threshold: f64) -> usize {
     size - (threshold * size as f64).ceil() as usize + 1
 }
 
-/// The sets of one profile, read from Python: (text, source kind, keys, tokens, head words).
-type ProfileIn<'py> = (
-    PyBackedStr,
-    PyBackedStr,
-    Bound<'py, PyFrozenSet>,
-    Bound<'py, PyFrozenSet>,
-    Bound<'py, PyFrozenSet>,
-);
-
-fn strings(set: &Bound<'_, PyFrozenSet>) -> PyResult<Vec<PyBackedStr>> {
-    set.iter().map(|value| value.extract()).collect()
+/// One profile as the index takes it: the normalised text, its (canonical) source kind, its
+/// key tokens, word tokens and first-line words.
+pub struct Parts<'a> {
+    pub text: &'a str,
+    pub kind: &'a str,
+    pub keys: Vec<&'a str>,
+    pub tokens: Vec<&'a str>,
+    pub head: Vec<&'a str>,
 }
 
-/// For each profile after the first `seeds`: the position (in `profiles`) of the leader it
-/// joins, its own position when it leads a new cluster. Seeds are added as leaders first.
-#[pyfunction]
-pub fn assign_leaders(
-    py: Python<'_>,
-    profiles: Vec<ProfileIn<'_>>,
-    seeds: usize,
-    jaccard: f64,
-    ratio: f64,
-    max_candidates: usize,
-) -> PyResult<Vec<usize>> {
-    let mut read = Vec::with_capacity(profiles.len());
-    for (text, kind, keys, tokens, head) in &profiles {
-        read.push((
-            text.clone_ref(py),
-            kind.clone_ref(py),
-            strings(keys)?,
-            strings(tokens)?,
-            strings(head)?,
-        ));
+impl Thresholds {
+    pub fn new(jaccard: f64, ratio: f64, max_candidates: usize) -> Self {
+        Thresholds {
+            jaccard,
+            ratio,
+            max_candidates,
+        }
     }
-    let thresholds = Thresholds {
-        jaccard,
-        ratio,
-        max_candidates,
-    };
-    Ok(py.detach(|| assign(&read, seeds.min(read.len()), &thresholds)))
 }
-
-type ProfileRead = (
-    PyBackedStr,
-    PyBackedStr,
-    Vec<PyBackedStr>,
-    Vec<PyBackedStr>,
-    Vec<PyBackedStr>,
-);
 
 /// The id of `token`, given on first sight.
 fn intern<'a>(ids: &mut HashMap<&'a str, u32>, names: &mut Vec<&'a str>, token: &'a str) -> u32 {
@@ -117,14 +85,17 @@ fn intern<'a>(ids: &mut HashMap<&'a str, u32>, names: &mut Vec<&'a str>, token: 
     })
 }
 
-fn assign<'a>(profiles: &'a [ProfileRead], seeds: usize, thresholds: &Thresholds) -> Vec<usize> {
+/// For each profile after the first `seeds`: the position (in `profiles`) of the leader it
+/// joins, its own position when it leads a new cluster. Seeds are added as leaders first.
+pub fn assign<'a>(profiles: &[Parts<'a>], seeds: usize, thresholds: &Thresholds) -> Vec<usize> {
+    let seeds = seeds.min(profiles.len());
     // Token ids; "" is the placeholder prefix of a text without tokens (as in Python).
     let mut ids: HashMap<&str, u32> = HashMap::default();
     let mut names: Vec<&str> = Vec::new();
     let empty = intern(&mut ids, &mut names, "");
     let mut interned: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = Vec::with_capacity(profiles.len());
-    for (_, _, keys, tokens, head) in profiles {
-        let mut set = |values: &'a [PyBackedStr]| -> Vec<u32> {
+    for parts in profiles {
+        let mut set = |values: &[&'a str]| -> Vec<u32> {
             let mut found: Vec<u32> = values
                 .iter()
                 .map(|v| intern(&mut ids, &mut names, v))
@@ -132,7 +103,7 @@ fn assign<'a>(profiles: &'a [ProfileRead], seeds: usize, thresholds: &Thresholds
             found.sort_unstable();
             found
         };
-        interned.push((set(keys), set(tokens), set(head)));
+        interned.push((set(&parts.keys), set(&parts.tokens), set(&parts.head)));
     }
     // The global order: rarer first, ties by the token itself (`LeaderIndex.for_texts`).
     let mut frequency = vec![0usize; names.len()];
@@ -155,10 +126,10 @@ fn assign<'a>(profiles: &'a [ProfileRead], seeds: usize, thresholds: &Thresholds
     let items: Vec<Item<'_>> = profiles
         .iter()
         .zip(&interned)
-        .map(|((text, kind, ..), (keys, tokens, head))| {
+        .map(|(parts, (keys, tokens, head))| {
             let count = blocks.len();
             let block = *blocks
-                .entry((&**kind, keys.as_slice(), head.as_slice()))
+                .entry((parts.kind, keys.as_slice(), head.as_slice()))
                 .or_insert(count);
             let prefix = if tokens.is_empty() {
                 vec![empty]
@@ -169,7 +140,7 @@ fn assign<'a>(profiles: &'a [ProfileRead], seeds: usize, thresholds: &Thresholds
                 ordered
             };
             Item {
-                text,
+                text: parts.text,
                 block,
                 tokens: tokens.clone(),
                 prefix,

@@ -1052,10 +1052,87 @@ impl KeyTokenizer {
         })
     }
 
-    /// What `similarity.profile` takes from each text: its key tokens, its word tokens and
-    /// the words of its first line that are not numbers, as frozensets; None where Python must
-    /// compute them. Equal tokens are one Python string (texts share most of their words):
-    /// fewer objects, and sets and dicts of them find their hash cached.
+    /// Leaders for normalised `texts` of canonical source `kinds` (`leaders::assign`): the
+    /// first `seeds` are added as leaders, then each later text gets the position of the
+    /// leader it joins, its own when it leads. Profiles are made here where this tokenizer
+    /// takes the text, elsewhere by `fallback(text, kind)` (`similarity.profile`); `threads`
+    /// > 1 makes them on the pool for many texts. `thresholds`: Jaccard, ratio, candidates.
+    #[allow(clippy::too_many_arguments)]
+    fn assign(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        kinds: Vec<PyBackedStr>,
+        seeds: usize,
+        fallback: Bound<'_, PyAny>,
+        thresholds: (f64, f64, usize),
+        threads: usize,
+    ) -> PyResult<Vec<usize>> {
+        if kinds.len() != texts.len() {
+            return Err(PyValueError::new_err("one source kind per text"));
+        }
+        let made: Vec<Option<[Vec<String>; 3]>> = py.detach(|| {
+            if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
+                texts.par_iter().map(|text| self.parts(text)).collect()
+            } else {
+                texts.iter().map(|text| self.parts(text)).collect()
+            }
+        });
+        let names = [
+            intern!(py, "keys"),
+            intern!(py, "tokens"),
+            intern!(py, "head_words"),
+        ];
+        let mut given: Vec<Option<Vec<Vec<PyBackedStr>>>> = Vec::with_capacity(texts.len());
+        for ((text, kind), parts) in texts.iter().zip(&kinds).zip(&made) {
+            if parts.is_some() {
+                given.push(None);
+                continue;
+            }
+            let profile = fallback.call1((text.as_py_str().bind(py), kind.as_py_str().bind(py)))?;
+            let mut sets = Vec::with_capacity(3);
+            for name in &names {
+                let set = profile.getattr(name)?;
+                sets.push(
+                    set.try_iter()?
+                        .map(|value| value?.extract::<PyBackedStr>())
+                        .collect::<PyResult<Vec<_>>>()?,
+                );
+            }
+            given.push(Some(sets));
+        }
+        let parts: Vec<leaders::Parts<'_>> = texts
+            .iter()
+            .zip(&kinds)
+            .zip(made.iter().zip(&given))
+            .map(|((text, kind), found)| {
+                let [keys, tokens, head]: [Vec<&str>; 3] = match found {
+                    (Some(made), _) => made
+                        .each_ref()
+                        .map(|set| set.iter().map(String::as_str).collect()),
+                    (None, Some(given)) => {
+                        [0, 1, 2].map(|at| given[at].iter().map(|s| &**s).collect())
+                    }
+                    (None, None) => unreachable!("every text has its parts made or given"),
+                };
+                leaders::Parts {
+                    text,
+                    kind,
+                    keys,
+                    tokens,
+                    head,
+                }
+            })
+            .collect();
+        let (jaccard, ratio, max_candidates) = thresholds;
+        let thresholds = leaders::Thresholds::new(jaccard, ratio, max_candidates);
+        Ok(py.detach(|| leaders::assign(&parts, seeds, &thresholds)))
+    }
+
+    /// What `similarity.profile` takes from each text (for the parity tests: `assign` makes
+    /// its own): its key tokens, its word tokens and the words of its first line that are not
+    /// numbers, as frozensets; None where Python must compute them. Equal tokens are one
+    /// Python string.
     fn profiles<'py>(
         &self,
         py: Python<'py>,
@@ -1252,7 +1329,6 @@ fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Normalizer>()?;
     m.add_class::<KeyTokenizer>()?;
     m.add_function(wrap_pyfunction!(cluster_members, m)?)?;
-    m.add_function(wrap_pyfunction!(leaders::assign_leaders, m)?)?;
     m.add_function(wrap_pyfunction!(leaders::indel_ratio_at_least, m)?)?;
     Ok(())
 }

@@ -667,7 +667,8 @@ def test_assign_leaders_matches_the_python_index(engine) -> None:
     profiles = [similarity.profile(t, kind) for t, kind in zip(texts, kinds, strict=True)]
     for seeds in (0, 400):
         expected = _python_leaders(profiles, seeds)
-        assert native.assign_leaders(profiles, seeds) == expected
+        assert native.assign_texts(texts, kinds, seeds) == expected
+        assert native.assign_texts(texts, kinds, seeds, threads=2) == expected
         merged = sum(leader != at for at, leader in enumerate(expected, start=seeds))
         assert merged > len(texts) // 5  # near-duplicates were found, not only new leaders
 
@@ -727,5 +728,5 @@ def test_assign_leaders_caps_candidates_and_orders_ties_like_python(engine) -> N
     ]
     profiles += [similarity.profile(t, "gha_log") for t in probes]
     expected = _python_leaders(profiles, 0)
-    assert native.assign_leaders(profiles, 0) == expected
+    assert native.assign_texts(texts + probes, ["gha_log"] * len(profiles), 0) == expected
     assert expected[-2:] == [len(profiles) - 2, len(profiles) - 1]  # both lead: the cap held
