@@ -21,6 +21,7 @@ import pytest
 
 from error_assets.extraction import extract_file
 from error_assets.fingerprinting import cause, native, rules, similarity
+from error_assets.fingerprinting.clustering import _python_leaders
 from error_assets.fingerprinting.fingerprint import fingerprint_key, fingerprint_keys
 from tests.fingerprinting.quality_set import family_items
 from tests.fingerprinting.test_fast_paths import CODE_NUMBER_CASES, DELETION_CASES
@@ -605,21 +606,6 @@ def test_a_stale_build_falls_back_to_python(monkeypatch) -> None:
         native._engine.cache_clear()
 
 
-def _python_leaders(profiles: list[similarity.Profile], seeds: int) -> list[int]:
-    """`similarity.LeaderIndex` as `assign_cluster_ids` runs it, answering positions."""
-    index = similarity.LeaderIndex.for_texts(profiles)
-    for at in range(seeds):
-        index.add(str(at), profiles[at])
-    found = []
-    for at in range(seeds, len(profiles)):
-        match = index.best_match(profiles[at])
-        if match is None:
-            index.add(str(at), profiles[at])
-            match = str(at)
-        found.append(int(match))
-    return found
-
-
 def _edited(rng: random.Random, text: str, edits: int) -> str:
     words = text.split(" ")
     for _ in range(edits):
@@ -664,9 +650,8 @@ def test_assign_leaders_matches_the_python_index(engine) -> None:
     ]
     rng.shuffle(texts)
     kinds = ["pytest" if i % 7 == 0 else "gha_log" for i in range(len(texts))]
-    profiles = [similarity.profile(t, kind) for t, kind in zip(texts, kinds, strict=True)]
     for seeds in (0, 400):
-        expected = _python_leaders(profiles, seeds)
+        expected = _python_leaders(texts, kinds, seeds, 1)
         assert native.assign_texts(texts, kinds, seeds) == expected
         assert native.assign_texts(texts, kinds, seeds, threads=2) == expected
         merged = sum(leader != at for at, leader in enumerate(expected, start=seeds))
@@ -726,7 +711,7 @@ def test_assign_leaders_caps_candidates_and_orders_ties_like_python(engine) -> N
         a_leaders[similarity.MAX_CANDIDATES] + " golf",  # past the cap: not seen
         b_leaders[3].replace("zzz", "aaa zzz"),  # "aaa" ranks first: only A leaders seen
     ]
-    profiles += [similarity.profile(t, "gha_log") for t in probes]
-    expected = _python_leaders(profiles, 0)
-    assert native.assign_texts(texts + probes, ["gha_log"] * len(profiles), 0) == expected
-    assert expected[-2:] == [len(profiles) - 2, len(profiles) - 1]  # both lead: the cap held
+    texts += probes
+    expected = _python_leaders(texts, ["gha_log"] * len(texts), 0, 1)
+    assert native.assign_texts(texts, ["gha_log"] * len(texts), 0) == expected
+    assert expected[-2:] == [len(texts) - 2, len(texts) - 1]  # both lead: the cap held
