@@ -335,7 +335,15 @@ def build_engine(revision: str, into: Path) -> Path | None:
     if has_engine.returncode != 0 or cargo is None:
         return None
     export_revision(revision, into, "native")
-    target = Path(tempfile.gettempdir()) / "error-assets-baseline-engine"  # reused: faster
+    # One target per revision, reused by later runs (cargo dates sources by git's commit time,
+    # so another revision's build in one shared target could pass for fresh).
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", f"{revision}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = Path(tempfile.gettempdir()) / f"error-assets-baseline-engine-{commit}"
     built = subprocess.run(
         [
             cargo,
