@@ -248,7 +248,8 @@ def _build_clusters(
     # Stage 1: the distinct fingerprints, each with its first occurrence (all members of one
     # fingerprint share its normalised text).
     last = len(fingerprints) - 1
-    first = {f: last - i for i, f in enumerate(reversed(fingerprints))}  # the earliest wins
+    # Read backwards, so the earliest occurrence is written last and wins.
+    first = dict(zip(reversed(fingerprints), range(last, -1, -1), strict=True))
     normalized = normalized_causes([cause_key(occurrences[i]) for i in first.values()], workers)
     texts: dict[str, tuple[str, str]] = {}
     for (fingerprint_value, at), text in zip(first.items(), normalized, strict=True):
