@@ -1022,6 +1022,15 @@ impl KeyTokenizer {
             .collect();
         Some([keys, words(text).into_iter().collect(), head_words])
     }
+
+    /// `parts` of each text, on rayon's pool when there are many and `threads` > 1.
+    fn all_parts(&self, texts: &[PyBackedStr], threads: usize) -> Vec<Option<[Vec<String>; 3]>> {
+        if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
+            texts.par_iter().map(|text| self.parts(text)).collect()
+        } else {
+            texts.iter().map(|text| self.parts(text)).collect()
+        }
+    }
 }
 
 #[pymethods]
@@ -1071,13 +1080,7 @@ impl KeyTokenizer {
         if kinds.len() != texts.len() {
             return Err(PyValueError::new_err("one source kind per text"));
         }
-        let made: Vec<Option<[Vec<String>; 3]>> = py.detach(|| {
-            if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
-                texts.par_iter().map(|text| self.parts(text)).collect()
-            } else {
-                texts.iter().map(|text| self.parts(text)).collect()
-            }
-        });
+        let made = py.detach(|| self.all_parts(&texts, threads));
         let names = [
             intern!(py, "keys"),
             intern!(py, "tokens"),
@@ -1139,13 +1142,7 @@ impl KeyTokenizer {
         texts: Vec<PyBackedStr>,
         threads: usize,
     ) -> PyResult<Vec<Option<ProfileSets<'py>>>> {
-        let found: Vec<Option<[Vec<String>; 3]>> = py.detach(|| {
-            if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
-                texts.par_iter().map(|text| self.parts(text)).collect()
-            } else {
-                texts.iter().map(|text| self.parts(text)).collect()
-            }
-        });
+        let found = py.detach(|| self.all_parts(&texts, threads));
         let mut interned: HashMap<String, Bound<'py, PyString>> = HashMap::default();
         let mut set = |tokens: Vec<String>| -> PyResult<Bound<'py, PyFrozenSet>> {
             let strings: Vec<Bound<'py, PyString>> = tokens
