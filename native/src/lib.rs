@@ -1134,8 +1134,7 @@ impl KeyTokenizer {
 
     /// What `similarity.profile` takes from each text (for the parity tests: `assign` makes
     /// its own): its key tokens, its word tokens and the words of its first line that are not
-    /// numbers, as frozensets; None where Python must compute them. Equal tokens are one
-    /// Python string.
+    /// numbers, as frozensets; None where Python must compute them.
     fn profiles<'py>(
         &self,
         py: Python<'py>,
@@ -1143,21 +1142,7 @@ impl KeyTokenizer {
         threads: usize,
     ) -> PyResult<Vec<Option<ProfileSets<'py>>>> {
         let found = py.detach(|| self.all_parts(&texts, threads));
-        let mut interned: HashMap<String, Bound<'py, PyString>> = HashMap::default();
-        let mut set = |tokens: Vec<String>| -> PyResult<Bound<'py, PyFrozenSet>> {
-            let strings: Vec<Bound<'py, PyString>> = tokens
-                .into_iter()
-                .map(|token| match interned.get(&token) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let made = PyString::new(py, &token);
-                        interned.insert(token, made.clone());
-                        made
-                    }
-                })
-                .collect();
-            PyFrozenSet::new(py, &strings)
-        };
+        let set = |tokens: Vec<String>| PyFrozenSet::new(py, &tokens);
         found
             .into_iter()
             .map(|parts| {
