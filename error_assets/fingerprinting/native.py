@@ -1,5 +1,5 @@
 """The compiled fast path (`native/`, Rust): cause text, normaliser and fingerprint together,
-and the clustering stage's key tokens and member listings.
+and the clustering stage's profiles, leader index and member listings.
 
 `error_assets_native` is built from `native/` by `make setup` when cargo is present. It takes
 the rule table of `rules.py` and the patterns of `cause.py` and `similarity.py` (translated
