@@ -11,6 +11,7 @@
 mod leaders;
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 
 use fancy_regex::{Regex as FancyRegex, RegexBuilder};
@@ -21,6 +22,10 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyFrozenSet, PyInt, PyString, PyTuple};
 use rayon::prelude::*;
 use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
+use regex_automata::hybrid::LazyStateID;
+use regex_automata::util::start::Config as StartConfig;
+use regex_automata::{Anchored, MatchKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet, FxHasher};
 use sha2::{Digest, Sha256};
 use std::hash::Hasher;
@@ -39,6 +44,8 @@ const LINE_CACHE_SLOTS: usize = 1 << 16;
 const KEY_BATCH: usize = 4096;
 /// Fewer texts than this are profiled on one thread: waking the pool costs more.
 const MIN_PARALLEL_PROFILES: usize = 2048;
+/// Lines of one text compared by a scan for repeats; beyond this, through a hash set.
+const FEW_LINES: usize = 16;
 
 struct Rule {
     pattern: FancyRegex,
@@ -170,7 +177,7 @@ fn cut_chars(line: &str, limit: usize) -> &str {
 struct Engine {
     rules: Vec<Rule>,
     first_probed: usize,
-    probes: RegexSet,
+    probes: Probes,
     probe_rules: Vec<usize>, // rule position of each probe, by probe index
     unprobed: Vec<usize>,
     signal: Regex,        // an error line (RE2's view: ASCII lines)
@@ -235,24 +242,97 @@ impl LineCache {
 struct Caches {
     lines: LineCache,
     deleted: LineCache,
+    probes: DfaCache,
 }
 
 impl Caches {
-    fn new() -> Self {
+    fn new(probes: &Probes) -> Self {
         Caches {
             lines: LineCache::new(),
             deleted: LineCache::new(),
+            probes: probes.dfa.create_cache(),
         }
+    }
+}
+
+/// The rule table's probes (`rules.PROBES`): which rules can match a line, in one pass.
+///
+/// A lazy DFA of all probes under `MatchKind::All`, walked here byte by byte: every match
+/// state on the way names the probes that matched there. That is the set
+/// `RegexSet::matches` gives, but its overlapping search returns to the caller at every match
+/// and resumes (measured on a million lines: the walk takes 60% of its time per byte).
+struct Probes {
+    dfa: DFA,
+    set: RegexSet, // the same probes, when the walk cannot answer
+}
+
+impl Probes {
+    fn new(patterns: &[String]) -> PyResult<Self> {
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(SET_DFA_LIMIT),
+            )
+            .build_many(patterns)
+            .map_err(|e| PyValueError::new_err(format!("probe set: {e}")))?;
+        Ok(Probes {
+            dfa,
+            set: set(patterns)?,
+        })
+    }
+
+    /// Indexes of the probes that match somewhere in `text`, in increasing order.
+    fn matches(&self, text: &str, cache: &mut DfaCache) -> Vec<usize> {
+        if self.dfa.pattern_len() <= 64 {
+            if let Some(found) = self.walk(text.as_bytes(), cache) {
+                return (0..64).filter(|i| found >> i & 1 == 1).collect();
+            }
+        }
+        self.set.matches(text).into_iter().collect()
+    }
+
+    /// The probes matched in `haystack` as bits; None when the DFA gives up (then the set,
+    /// which falls back to other engines, answers).
+    fn walk(&self, haystack: &[u8], cache: &mut DfaCache) -> Option<u64> {
+        let dfa = &self.dfa;
+        let start = StartConfig::new().anchored(Anchored::No);
+        let mut state = dfa.start_state(cache, &start).ok()?;
+        let mut found = 0u64;
+        for &byte in haystack {
+            state = dfa.next_state(cache, state, byte).ok()?;
+            if state.is_tagged() {
+                found |= self.matched(state, cache)?;
+            }
+        }
+        // A DFA reports a match one byte late: the end of the text is a last step.
+        state = dfa.next_eoi_state(cache, state).ok()?;
+        Some(found | self.matched(state, cache)?)
+    }
+
+    /// The probes a (tagged) state says have matched, as bits.
+    fn matched(&self, state: LazyStateID, cache: &DfaCache) -> Option<u64> {
+        if state.is_quit() {
+            return None;
+        }
+        let patterns = if state.is_match() {
+            self.dfa.match_len(cache, state)
+        } else {
+            0
+        };
+        Some((0..patterns).fold(0, |bits, at| {
+            bits | 1 << self.dfa.match_pattern(cache, state, at).as_usize()
+        }))
     }
 }
 
 impl Engine {
     // ---- rules.py -------------------------------------------------------------------------
 
-    fn probed(&self, text: &str) -> Vec<usize> {
+    fn probed(&self, text: &str, cache: &mut DfaCache) -> Vec<usize> {
         let mut found: Vec<usize> = self
             .probes
-            .matches(text)
+            .matches(text, cache)
             .into_iter()
             .map(|i| self.probe_rules[i])
             .collect();
@@ -271,8 +351,12 @@ impl Engine {
 
     /// `_delete_probed`: the text after the deleting rules, and the other rules probed on it
     /// (None: the deleting rules changed it, probe again).
-    fn delete_probed(&self, text: &str) -> Option<(String, Option<Vec<usize>>)> {
-        let selected = self.probed(text);
+    fn delete_probed(
+        &self,
+        text: &str,
+        cache: &mut DfaCache,
+    ) -> Option<(String, Option<Vec<usize>>)> {
+        let selected = self.probed(text, cache);
         if selected.is_empty() || selected[0] >= self.first_probed {
             return Some((text.to_owned(), Some(selected)));
         }
@@ -304,8 +388,8 @@ impl Engine {
         Some(text)
     }
 
-    fn after_deletion(&self, text: String) -> Option<String> {
-        let selected = self.probed(&text);
+    fn after_deletion(&self, text: String, cache: &mut DfaCache) -> Option<String> {
+        let selected = self.probed(&text, cache);
         let selected = selected
             .into_iter()
             .filter(|&p| p >= self.first_probed)
@@ -336,7 +420,7 @@ impl Engine {
             let done = self.apply_checked(deleted, &self.rules[self.first_probed..], digit)?;
             return Some(self.tidy(&done));
         }
-        let (text, selected) = self.delete_probed(line)?;
+        let (text, selected) = self.delete_probed(line, &mut caches.probes)?;
         if let Some(selected) = selected {
             return Some(self.tidy(&self.apply_probed(text, selected)?));
         }
@@ -345,7 +429,7 @@ impl Engine {
         if let Some(known) = caches.deleted.get(&text, hash) {
             return Some(known.to_owned());
         }
-        let done = self.tidy(&self.after_deletion(text.clone())?);
+        let done = self.tidy(&self.after_deletion(text.clone(), &mut caches.probes)?);
         caches.deleted.put(&text, hash, &done);
         Some(done)
     }
@@ -411,36 +495,51 @@ impl Engine {
         a.bytes().filter(digitless).eq(b.bytes().filter(digitless))
     }
 
-    /// A hash of `repeat_key(line)` (FNV-1a over its bytes), mostly without building it.
+    /// A summary of `repeat_key(line)` that equal keys share: its length and byte sum, mixed.
+    /// Mostly without building the key, in a loop the compiler vectorises (a byte-serial hash
+    /// was a tenth of the engine's time); lines it confuses are told apart by the keys.
     fn repeat_hash(&self, line: &str) -> u64 {
-        fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
-            bytes.fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-                (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            })
+        fn summary(bytes: &[u8], skip_digits: bool) -> u64 {
+            let (mut kept, mut sum) = (0u32, 0u32);
+            for &b in bytes {
+                let keep = u32::from(!(skip_digits && b.is_ascii_digit()));
+                kept = kept.wrapping_add(keep);
+                sum = sum.wrapping_add(keep * u32::from(b));
+            }
+            (u64::from(kept) << 32 | u64::from(sum)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         }
         if line.contains("0x") {
-            return fnv(self.repeat_key(line).bytes());
+            return summary(self.repeat_key(line).as_bytes(), false);
         }
-        fnv(line.bytes().filter(|b| !b.is_ascii_digit()))
+        summary(line.as_bytes(), true)
     }
 
     fn cause_text(&self, message: &str, text: &str, file: &str) -> String {
         let head = py_strip(message);
         let mut parts: Vec<&str> = Vec::new();
         // Lines kept so far with their repeat hash; equal hashes are confirmed on the keys.
+        // A few lines are scanned, more go through a set of the hashes as well.
         let mut seen: Vec<(u64, &str)> = Vec::new();
         let mut seen_hashes: HashSet<u64> = HashSet::default();
         let mut first_sighting = |line| {
             let hash = self.repeat_hash(line);
-            if seen_hashes.insert(hash) {
-                seen.push((hash, line));
-                return true;
-            }
-            let repeated = seen
-                .iter()
-                .any(|&(h, earlier)| h == hash && self.same_repeat_key(earlier, line));
+            let fresh = if seen.len() < FEW_LINES {
+                !seen.iter().any(|&(h, _)| h == hash)
+            } else {
+                if seen_hashes.is_empty() {
+                    seen_hashes.extend(seen.iter().map(|&(h, _)| h));
+                }
+                seen_hashes.insert(hash)
+            };
+            let repeated = !fresh
+                && seen
+                    .iter()
+                    .any(|&(h, earlier)| h == hash && self.same_repeat_key(earlier, line));
             if !repeated {
                 seen.push((hash, line));
+                if !seen_hashes.is_empty() {
+                    seen_hashes.insert(hash);
+                }
             }
             !repeated
         };
@@ -541,7 +640,7 @@ impl Engine {
 
     fn with_caches<R>(&self, work: impl FnOnce(&mut Caches) -> R) -> R {
         let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
-        work(caches.get_or_insert_with(Caches::new))
+        work(caches.get_or_insert_with(|| Caches::new(&self.probes)))
     }
 }
 
@@ -601,7 +700,7 @@ impl Spec {
         Ok(Engine {
             rules: compiled,
             first_probed: self.deleting,
-            probes: set(&probes)?,
+            probes: Probes::new(&probes)?,
             probe_rules,
             unprobed,
             signal: plain(signal)?,
@@ -1193,12 +1292,14 @@ impl Listed {
     }
 }
 
-/// What decides a cluster's representative (`clustering.representative_order`), then the
-/// tie-breaks of the Python path: the member's fingerprint, then its position.
-struct Rank {
+/// A cluster's representative so far: what decides it (`clustering.representative_order`),
+/// with its own copy of the error id (the member's string lies cold in Python's heap by the
+/// time the next member of the cluster compares with it), and its position.
+struct Best {
     role: i64,
     rank: i64,
-    error_id: PyBackedStr,
+    error_id: String,
+    index: usize,
 }
 
 /// Per cluster (`cluster_of` gives each occurrence's cluster index): the representative's
@@ -1232,8 +1333,7 @@ fn cluster_members(
     // (Held, so that its address cannot be reused by another object while compared.)
     let mut last: Vec<Option<Bound<'_, PyAny>>> = (0..values.len()).map(|_| None).collect();
     let mut kinds: Vec<Option<u8>> = vec![None; fields.len()];
-    let mut ranks: Vec<Rank> = Vec::with_capacity(occurrences.len());
-    let mut best: Vec<Option<usize>> = vec![None; clusters];
+    let mut best: Vec<Option<Best>> = (0..clusters).map(|_| None).collect();
     for (index, occurrence) in occurrences.iter().enumerate() {
         let cluster = cluster_of[index];
         if cluster >= clusters {
@@ -1249,13 +1349,26 @@ fn cluster_members(
         let Ok(member_rank) = occurrence.getattr(rank)?.extract::<i64>() else {
             return Ok(None);
         };
-        ranks.push(Rank {
-            role: role_name
-                .and_then(|r| role_order.get(&*r).copied())
-                .unwrap_or(3),
-            rank: member_rank,
-            error_id: error_id.clone_ref(py),
+        let member_role = role_name
+            .and_then(|r| role_order.get(&*r).copied())
+            .unwrap_or(3);
+        // The order of the Python path: role, rank and error id, then the fingerprint, then
+        // the position.
+        let better = best[cluster].as_ref().is_none_or(|b| {
+            let order = (member_role, member_rank)
+                .cmp(&(b.role, b.rank))
+                .then_with(|| (*error_id).cmp(b.error_id.as_str()));
+            let tie = || (*fingerprints[index]).cmp(&*fingerprints[b.index]);
+            order.then_with(tie) == Ordering::Less
         });
+        if better {
+            best[cluster] = Some(Best {
+                role: member_role,
+                rank: member_rank,
+                error_id: error_id.to_string(),
+                index,
+            });
+        }
         error_ids[cluster].push(error_id);
         for (at, name) in names.iter().enumerate().skip(1) {
             let object = occurrence.getattr(name)?;
@@ -1274,18 +1387,15 @@ fn cluster_members(
             }
             last[slot] = Some(object);
         }
-        let order = |i: usize| {
-            let r = &ranks[i];
-            (r.role, r.rank, &*r.error_id, &*fingerprints[i], i)
-        };
-        if best[cluster].is_none_or(|b| order(index) < order(b)) {
-            best[cluster] = Some(index);
-        }
     }
     let mut listed = Vec::with_capacity(clusters);
     let mut values = values.into_iter();
     for (mut ids, representative) in error_ids.into_iter().zip(best) {
-        let Some(representative) = representative else {
+        let Some(Best {
+            index: representative,
+            ..
+        }) = representative
+        else {
             return Err(PyValueError::new_err("a cluster without members"));
         };
         ids.sort_unstable();
