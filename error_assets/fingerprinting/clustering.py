@@ -228,17 +228,21 @@ def build_clusters(
     """
     hour = partition_hour(partition)
     stored = all(o.fingerprint for o in occurrences)
+    known_texts: dict[str, str] = {}  # fingerprint -> normalised text, where already made
     if stored:
         fingerprints = [o.fingerprint for o in occurrences]
     else:
-        fingerprints = occurrence_fingerprints(occurrences, workers)
+        fingerprints = occurrence_fingerprints(occurrences, workers, known_texts)
     with gc_paused():  # a million members make many small lists and tuples
-        return _build_clusters(occurrences, fingerprints, stored, partition, hour, history, workers)
+        return _build_clusters(
+            occurrences, fingerprints, known_texts, stored, partition, hour, history, workers
+        )
 
 
 def _build_clusters(
     occurrences: Sequence[ErrorOccurrence],
     fingerprints: Sequence[str],
+    known_texts: Mapping[str, str],
     stored: bool,
     partition: str,
     hour: str,
@@ -250,10 +254,11 @@ def _build_clusters(
     last = len(fingerprints) - 1
     # Read backwards, so the earliest occurrence is written last and wins.
     first = dict(zip(reversed(fingerprints), range(last, -1, -1), strict=True))
-    normalized = normalized_causes([cause_key(occurrences[i]) for i in first.values()], workers)
-    texts: dict[str, tuple[str, str]] = {}
-    for (fingerprint_value, at), text in zip(first.items(), normalized, strict=True):
-        texts[fingerprint_value] = (occurrences[at].source_kind, text)
+    missing = [f for f in first if f not in known_texts]
+    normalized = dict(known_texts)
+    made = normalized_causes([cause_key(occurrences[first[f]]) for f in missing], workers)
+    normalized.update(zip(missing, made, strict=True))
+    texts = {f: (occurrences[at].source_kind, normalized[f]) for f, at in first.items()}
     # Stage 2: a cluster id per fingerprint.
     assignment = assign_cluster_ids(texts, history, workers)
 

@@ -111,15 +111,21 @@ def _with_fingerprint(occurrence: ErrorOccurrence, value: str) -> ErrorOccurrenc
     return copy
 
 
-def occurrence_fingerprints(occurrences: Sequence[ErrorOccurrence], workers: int = 1) -> list[str]:
+def occurrence_fingerprints(
+    occurrences: Sequence[ErrorOccurrence],
+    workers: int = 1,
+    texts: dict[str, str] | None = None,
+) -> list[str]:
     """The fingerprint of each occurrence, in order, computed once per distinct (source kind,
     message, text, file); `workers` > 1 spreads the distinct ones over threads or processes.
 
     The compiled engine reads the occurrences itself (no key tuples, no dictionary here);
-    Python fingerprints what it leaves, or all of them without it.
+    Python fingerprints what it leaves, or all of them without it. `texts`, when given,
+    receives the normalised cause text of the fingerprints the engine computed (one
+    fingerprint, one text); the others are left out.
     """
     return native.python_where_missing(
-        native.occurrence_fingerprints(occurrences, workers),
+        native.occurrence_fingerprints(occurrences, workers, texts),
         occurrences,
         lambda left: _python_fingerprints(left, workers),
     )

@@ -221,13 +221,16 @@ def fingerprints(keys: Sequence[CauseKey], threads: int) -> list[str | None] | N
     return None if compiled is None else compiled.fingerprints(list(keys), max(threads, 1))
 
 
-def occurrence_fingerprints(occurrences: Sequence[Any], threads: int) -> list[str | None] | None:
+def occurrence_fingerprints(
+    occurrences: Sequence[Any], threads: int, texts: dict[str, str] | None = None
+) -> list[str | None] | None:
     """Fingerprint per occurrence, each distinct (source kind, message, text, file) computed
-    once (None where Python must compute it); None without the engine."""
+    once (None where Python must compute it); None without the engine. `texts`, when given,
+    receives fingerprint -> normalised cause text for the fingerprints computed here."""
     compiled = engine()
     if compiled is None:
         return None
-    return compiled.occurrence_fingerprints(list(occurrences), max(threads, 1))
+    return compiled.occurrence_fingerprints(list(occurrences), max(threads, 1), texts)
 
 
 def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None] | None:

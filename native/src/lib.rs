@@ -12,6 +12,7 @@ mod leaders;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use fancy_regex::{Regex as FancyRegex, RegexBuilder};
@@ -19,7 +20,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyFrozenSet, PyInt, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 use rayon::prelude::*;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
@@ -243,6 +244,9 @@ struct Caches {
     lines: LineCache,
     deleted: LineCache,
     probes: DfaCache,
+    // Hashes of the fingerprints whose text this engine gave for the call numbered `call`.
+    given: HashSet<u64>,
+    call: u64,
 }
 
 impl Caches {
@@ -251,6 +255,8 @@ impl Caches {
             lines: LineCache::new(),
             deleted: LineCache::new(),
             probes: probes.dfa.create_cache(),
+            given: HashSet::default(),
+            call: 0,
         }
     }
 }
@@ -624,11 +630,42 @@ impl Engine {
     }
 
     fn fingerprint_key(&self, key: &Key, caches: &mut Caches) -> Option<String> {
+        self.fingerprinted(key, caches).map(|(_, value)| value)
+    }
+
+    /// (normalised cause text, fingerprint) of one key.
+    fn fingerprinted(&self, key: &Key, caches: &mut Caches) -> Option<(String, String)> {
         if !key.0.is_ascii() {
             return None;
         }
         let normalized = self.normalized_cause(key, caches)?;
-        Some(self.fingerprint(&normalized, &key.0))
+        let value = self.fingerprint(&normalized, &key.0);
+        Some((normalized, value))
+    }
+
+    /// The fingerprint of each key and, for `call` (a number per call that wants them), the
+    /// normalised text of each fingerprint this engine has not given for that call yet, by
+    /// position in `keys`.
+    fn fingerprint_batch(&self, keys: &[Key], call: Option<u64>) -> Batch {
+        self.with_caches(|caches| {
+            if call.is_some_and(|call| call != caches.call) {
+                caches.given.clear();
+                caches.call = call.unwrap_or_default();
+            }
+            let mut texts = Vec::new();
+            let values = keys
+                .iter()
+                .enumerate()
+                .map(|(at, key)| {
+                    let (normalized, value) = self.fingerprinted(key, caches)?;
+                    if call.is_some() && caches.given.insert(fx_hash(value.as_bytes())) {
+                        texts.push((at, normalized));
+                    }
+                    Some(value)
+                })
+                .collect();
+            (values, texts)
+        })
     }
 
     fn map<F>(&self, keys: &[Key], work: F) -> Vec<Option<String>>
@@ -645,6 +682,12 @@ impl Engine {
 }
 
 type Work = fn(&Engine, &Key, &mut Caches) -> Option<String>;
+
+/// Fingerprints of a batch of keys, and normalised texts by position (`fingerprint_batch`).
+type Batch = (Vec<Option<String>>, Vec<(usize, String)>);
+
+/// Numbers the calls that collect normalised texts (see `Caches::given`).
+static TEXT_CALLS: AtomicU64 = AtomicU64::new(1);
 
 type Key = (PyBackedStr, PyBackedStr, PyBackedStr, PyBackedStr);
 
@@ -741,18 +784,19 @@ impl Workers {
         self: &Arc<Self>,
         number: usize,
         keys: Arc<Vec<Key>>,
-        sender: mpsc::Sender<(usize, Vec<Option<String>>)>,
+        call: Option<u64>,
+        sender: mpsc::Sender<(usize, Batch)>,
     ) {
         let workers = Arc::clone(self);
         self.pool.spawn(move || {
             let count = keys.len();
-            let values = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let index = rayon::current_thread_index().unwrap_or(0);
-                workers.engines[index].map(&keys, Engine::fingerprint_key)
+                workers.engines[index].fingerprint_batch(&keys, call)
             }))
-            .unwrap_or_else(|_| vec![None; count]);
+            .unwrap_or_else(|_| (vec![None; count], Vec::new()));
             drop(keys);
-            let _ = sender.send((number, values));
+            let _ = sender.send((number, batch));
         });
     }
 }
@@ -888,12 +932,21 @@ impl Normalizer {
     /// With several threads, each full batch of new keys goes to the pool while this thread
     /// (holding the GIL) reads on: reading a million records is a tenth of the work, and it
     /// no longer waits in front of the rest.
+    ///
+    /// Occurrences with one fingerprint share one string. Given a dict as `texts`, it also
+    /// receives fingerprint -> normalised cause text of the fingerprints computed here (same
+    /// fingerprint, same text), which saves normalising a cluster's text a second time.
+    #[pyo3(signature = (occurrences, threads, texts=None))]
     fn occurrence_fingerprints(
         &self,
         py: Python<'_>,
         occurrences: Vec<Bound<'_, PyAny>>,
         threads: usize,
-    ) -> Vec<Option<Py<PyString>>> {
+        texts: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<Option<Py<PyString>>>> {
+        let call = texts
+            .is_some()
+            .then(|| TEXT_CALLS.fetch_add(1, AtomicOrdering::Relaxed));
         let names = [
             intern!(py, "source_kind"),
             intern!(py, "message"),
@@ -908,7 +961,7 @@ impl Normalizer {
         } else {
             None
         };
-        let (sender, receiver) = mpsc::channel::<(usize, Vec<Option<String>>)>();
+        let (sender, receiver) = mpsc::channel::<(usize, Batch)>();
         // Distinct keys in first-seen order, in batches of KEY_BATCH (`full`: handed over).
         let mut full: Vec<Arc<Vec<Key>>> = Vec::new();
         let mut batch: Vec<Key> = Vec::with_capacity(KEY_BATCH);
@@ -954,7 +1007,7 @@ impl Normalizer {
                     let done =
                         Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(KEY_BATCH)));
                     if let Some(workers) = &workers {
-                        workers.spawn(full.len(), Arc::clone(&done), sender.clone());
+                        workers.spawn(full.len(), Arc::clone(&done), call, sender.clone());
                     }
                     full.push(done);
                 }
@@ -963,31 +1016,49 @@ impl Normalizer {
         }
         let last = full.len();
         full.push(Arc::new(batch));
-        let mut parts: Vec<Vec<Option<String>>> = vec![Vec::new(); full.len()];
+        let mut parts: Vec<Batch> = (0..full.len()).map(|_| Default::default()).collect();
         let (into, keys, workers) = (&mut parts, &full, &workers);
         py.detach(move || match workers {
             Some(workers) => {
-                workers.spawn(last, Arc::clone(&keys[last]), sender);
+                workers.spawn(last, Arc::clone(&keys[last]), call, sender);
                 for _ in 0..keys.len() {
-                    let (number, values) = receiver.recv().expect("every batch sends its values");
-                    into[number] = values;
+                    let (number, batch) = receiver.recv().expect("every batch sends its values");
+                    into[number] = batch;
                 }
             }
             None => {
                 for (part, keys) in into.iter_mut().zip(keys) {
-                    *part = self.engine.map(keys, Engine::fingerprint_key);
+                    *part = self.engine.fingerprint_batch(keys, call);
                 }
             }
         });
-        let values: Vec<Option<Py<PyString>>> = parts
-            .into_iter()
-            .flatten()
-            .map(|v| v.map(|v| PyString::new(py, &v).unbind()))
-            .collect();
-        slots
+        // One string per distinct fingerprint: fewer objects, and hashed once in Python.
+        let mut strings: HashMap<&str, Py<PyString>> = HashMap::default();
+        let mut values: Vec<Option<Py<PyString>>> = Vec::with_capacity(KEY_BATCH * parts.len());
+        for (batch, batch_texts) in &parts {
+            for value in batch {
+                values.push(value.as_deref().map(|v| {
+                    let string = strings
+                        .entry(v)
+                        .or_insert_with(|| PyString::new(py, v).unbind());
+                    string.clone_ref(py)
+                }));
+            }
+            if let Some(texts) = &texts {
+                for (at, text) in batch_texts {
+                    if let Some(value) = &batch[*at] {
+                        let key = strings[value.as_str()].bind(py);
+                        if !texts.contains(key)? {
+                            texts.set_item(key, text)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(slots
             .into_iter()
             .map(|slot| slot.and_then(|s| values[s].as_ref().map(|v| v.clone_ref(py))))
-            .collect()
+            .collect())
     }
 
     /// Normalised cause text of each (source_kind, message, text, file); None as above.

@@ -22,7 +22,11 @@ import pytest
 from error_assets.extraction import extract_file
 from error_assets.fingerprinting import cause, native, rules, similarity
 from error_assets.fingerprinting.clustering import _python_leaders
-from error_assets.fingerprinting.fingerprint import fingerprint_key, fingerprint_keys
+from error_assets.fingerprinting.fingerprint import (
+    fingerprint_key,
+    fingerprint_keys,
+    normalized_cause,
+)
 from tests.fingerprinting.quality_set import family_items
 from tests.fingerprinting.test_fast_paths import CODE_NUMBER_CASES, DELETION_CASES
 
@@ -226,6 +230,11 @@ def test_occurrence_fingerprints_read_the_records_and_match_python(engine, monke
         record(902, "cargo", "error[E0425]", "x", file="src/main.rs"),  # only the file differs
     ]
     compiled = native.occurrence_fingerprints(occurrences, 2)
+    made: dict[str, str] = {}
+    assert native.occurrence_fingerprints(occurrences, 1, made) == compiled
+    assert set(made) == set(compiled) - {None}  # none for the one left to Python
+    assert all(made[v] == normalized_cause((o.source_kind, o.message, o.text, o.file))
+               for o, v in zip(occurrences, compiled, strict=True) if v is not None)  # fmt: skip
     assert compiled[-3] is None and compiled[-2] is not None
     assert compiled[-2] != compiled[-1]
     assert compiled[300:350] == compiled[:50]
@@ -264,10 +273,25 @@ def test_occurrence_fingerprints_in_batches_on_threads_match_python(engine, monk
     for pick, value in zip(picks, compiled, strict=True):
         assert first.setdefault(pick, value) == value  # a repeated key, the same answer
     assert native.occurrence_fingerprints(occurrences, 1) == compiled
+    # Asked for them, each fingerprint made here comes with its normalised text, once per
+    # fingerprint however many batches and threads met it; one string object per value.
+    made: dict[str, str] = {}
+    assert native.occurrence_fingerprints(occurrences, 2, made) == compiled
+    assert set(made) == {value for value in compiled if value is not None}
+    again: dict[str, str] = {}  # a new call: the threads give every text again
+    native.occurrence_fingerprints(occurrences, 2, again)
+    assert again == made
+    shared: dict[str, str] = {}
+    assert all(shared.setdefault(v, v) is v for v in compiled if v is not None)
     monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
     python = occurrence_fingerprints(occurrences, workers=1)
     assert [c or p for c, p in zip(compiled, python, strict=True)] == python
     assert sum(value is not None for value in compiled) > 9_000  # most were compiled
+    assert len(made) < len(set(picks))  # some texts share a fingerprint
+    for occurrence, value in zip(occurrences, compiled, strict=True):
+        if value is not None:
+            key = (occurrence.source_kind, occurrence.message, occurrence.text, occurrence.file)
+            assert made[value] == normalized_cause(key)
 
 
 def _clusters_both_ways(occurrences, monkeypatch) -> tuple[list, list]:
