@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 
 from error_assets.fingerprinting import native
@@ -92,31 +93,59 @@ def assign_cluster_ids(
     engine's where installed (it profiles the texts itself, on `workers` threads), else
     Python's (with the key tokens in forked workers for many texts).
     """
-    owner = _historical_owner(history)
-    assignment: dict[str, str] = {}
-    pending: list[str] = []
-    for fingerprint_value in sorted(texts):
-        if fingerprint_value in owner:
-            assignment[fingerprint_value] = owner[fingerprint_value]
-        else:
-            pending.append(fingerprint_value)
-    if not pending:
-        return assignment
-    seeds = [
-        s
-        for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
-        if s.normalized_text
-    ]
-    ids = [s.fingerprint for s in seeds] + pending
-    normalized = [s.normalized_text for s in seeds] + [texts[f][1] for f in pending]
-    kinds = [canonical_source_kind(s.source_kind) for s in seeds]
-    kinds += [canonical_source_kind(texts[f][0]) for f in pending]
-    leaders = native.assign_texts(normalized, kinds, len(seeds), workers)
-    if leaders is None:
-        leaders = _python_leaders(normalized, kinds, len(seeds), workers)
-    for fingerprint_value, leader in zip(pending, leaders, strict=True):
-        assignment[fingerprint_value] = ids[leader]
-    return assignment
+    pending = _Pending.of(texts, history)
+    return pending.finish(pending.compiled_leaders(workers), workers)
+
+
+@dataclasses.dataclass
+class _Pending:
+    """An assignment the leader index has yet to complete (`assign_cluster_ids`)."""
+
+    assignment: dict[str, str]  # the fingerprints the history holds, done
+    fingerprints: list[str]  # the others, sorted: each needs a leader
+    ids: list[str]  # cluster id at each position: the seeds', then these fingerprints
+    normalized: list[str]  # text at each position
+    kinds: list[str]  # canonical source kind at each position
+    seeds: int  # positions that are history's clusters
+
+    @classmethod
+    def of(cls, texts: Mapping[str, tuple[str, str]], history: Mapping[str, ClusterSighting]):
+        owner = _historical_owner(history)
+        assignment: dict[str, str] = {}
+        pending: list[str] = []
+        for fingerprint_value in sorted(texts):
+            if fingerprint_value in owner:
+                assignment[fingerprint_value] = owner[fingerprint_value]
+            else:
+                pending.append(fingerprint_value)
+        seeds = [
+            s
+            for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
+            if s.normalized_text and pending
+        ]
+        kinds = [canonical_source_kind(s.source_kind) for s in seeds]
+        return cls(
+            assignment=assignment,
+            fingerprints=pending,
+            ids=[s.fingerprint for s in seeds] + pending,
+            normalized=[s.normalized_text for s in seeds] + [texts[f][1] for f in pending],
+            kinds=kinds + [canonical_source_kind(texts[f][0]) for f in pending],
+            seeds=len(seeds),
+        )
+
+    def compiled_leaders(self, workers: int) -> list[int] | None:
+        """The engine's leader of each pending fingerprint (a position); None without it."""
+        if not self.fingerprints:
+            return []
+        return native.assign_texts(self.normalized, self.kinds, self.seeds, workers)
+
+    def finish(self, leaders: list[int] | None, workers: int) -> dict[str, str]:
+        """The whole assignment, from `compiled_leaders` (None: Python finds the leaders)."""
+        if leaders is None:
+            leaders = _python_leaders(self.normalized, self.kinds, self.seeds, workers)
+        for fingerprint_value, leader in zip(self.fingerprints, leaders, strict=True):
+            self.assignment[fingerprint_value] = self.ids[leader]
+        return self.assignment
 
 
 def _python_leaders(
@@ -172,21 +201,49 @@ def _distinct_values(members: Sequence[ErrorOccurrence]) -> dict[str, tuple]:
     return listed
 
 
+def _assign_while_reading(
+    texts: Mapping[str, tuple[str, str]],
+    history: Mapping[str, ClusterSighting],
+    workers: int,
+    occurrences: Sequence[ErrorOccurrence],
+    fingerprints: Sequence[str],
+) -> tuple[dict[str, str], native.MemberGroups | None]:
+    """`assign_cluster_ids(texts, ...)` and the engine's reading of the members, one group per
+    fingerprint (in `texts` order; None without the engine or where it declines).
+
+    With the engine, its leader index runs on a thread meanwhile: it works outside the GIL,
+    which reading a million records needs (the reader hands it over when asked).
+    """
+    if native.engine() is None:
+        return assign_cluster_ids(texts, history, workers), None
+    pending = _Pending.of(texts, history)
+    group = {f: at for at, f in enumerate(texts)}
+    group_of = list(map(group.__getitem__, fingerprints))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cluster-ids") as pool:
+        leading = pool.submit(pending.compiled_leaders, workers)
+        members = native.read_members(
+            occurrences, group_of, list(group), fingerprints, _LISTED_FIELDS
+        )
+        leaders = leading.result()
+    return pending.finish(leaders, workers), members
+
+
 def _member_listings(
     occurrences: Sequence[ErrorOccurrence],
     fingerprints: Sequence[str],
     position: Mapping[str, int],
     count: int,
+    members: native.MemberGroups | None = None,
 ) -> list[tuple[ErrorOccurrence, str, dict[str, tuple]]]:
     """Per cluster (`position`: fingerprint -> cluster index): its representative, the
     representative's fingerprint and the listed values of its members (`_distinct_values`).
 
     The representative is the least by `representative_order`, ties going to the smaller
-    fingerprint, then to the earlier occurrence. The compiled engine reads the members
-    itself; Python does the same where it is missing or declines (odd field types).
+    fingerprint, then to the earlier occurrence. `members`, the engine's reading of them per
+    fingerprint, are listed per cluster; Python does the same where the engine is missing
+    or declined (odd field types).
     """
-    cluster_of = list(map(position.__getitem__, fingerprints))
-    found = native.cluster_members(occurrences, cluster_of, count, fingerprints, _LISTED_FIELDS)
+    found = None if members is None else members.listings(position, count)
     if found is not None:
         return [
             (occurrences[at], fingerprints[at], dict(zip(_LISTED_FIELDS, listed, strict=True)))
@@ -259,14 +316,14 @@ def _build_clusters(
     made = normalized_causes([cause_key(occurrences[first[f]]) for f in missing], workers)
     normalized.update(zip(missing, made, strict=True))
     texts = {f: (occurrences[at].source_kind, normalized[f]) for f, at in first.items()}
-    # Stage 2: a cluster id per fingerprint.
-    assignment = assign_cluster_ids(texts, history, workers)
+    # Stage 2: a cluster id per fingerprint, while the members are read per fingerprint.
+    assignment, members = _assign_while_reading(texts, history, workers, occurrences, fingerprints)
 
     grouped: dict[str, list[str]] = {}
     for fingerprint_value in sorted(first):
         grouped.setdefault(assignment[fingerprint_value], []).append(fingerprint_value)
     position = {f: at for at, members in enumerate(grouped.values()) for f in members}
-    listings = _member_listings(occurrences, fingerprints, position, len(grouped))
+    listings = _member_listings(occurrences, fingerprints, position, len(grouped), members)
     clusters = []
     for (cluster_id, members), (representative, leading, listed) in zip(
         grouped.items(), listings, strict=True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -270,22 +270,41 @@ def assign_texts(
     )
 
 
-def cluster_members(
+class MemberGroups:
+    """The engine's reading of the members of groups of occurrences (`read_members`)."""
+
+    def __init__(self, read: Any, groups: Sequence[str]) -> None:
+        self._read = read
+        self._groups = groups
+
+    def listings(
+        self, cluster_of: Mapping[str, int], clusters: int
+    ) -> list[tuple[int, list[tuple]]]:
+        """Per cluster (`cluster_of`: group name -> cluster index below `clusters`): its
+        representative's position and its members' listed fields (see
+        `clustering._member_listings`). Once."""
+        return self._read.listings(list(map(cluster_of.__getitem__, self._groups)), clusters)
+
+
+def read_members(
     occurrences: Sequence[Any],
-    cluster_of: list[int],
-    count: int,
+    group_of: list[int],
+    groups: Sequence[str],
     fingerprints: Sequence[str],
     fields: Sequence[str],
-) -> list[tuple[int, list[tuple]]] | None:
-    """Per cluster: its representative's position and its members' listed `fields` (see
-    `clustering._member_listings`); None without the engine or where it declines."""
+) -> MemberGroups | None:
+    """The members of each group (`group_of`: the group index of each occurrence; `groups`:
+    the groups' names) read by the engine: representatives (by `representative_order`, then
+    fingerprint, then position) and `fields` (error_id first). None without the engine or
+    where it declines (odd field types)."""
     if engine() is None:
         return None
     import error_assets_native
 
-    return error_assets_native.cluster_members(
-        list(occurrences), cluster_of, count, list(fingerprints), ROLE_ORDER, list(fields)
+    read = error_assets_native.read_members(
+        list(occurrences), group_of, len(groups), list(fingerprints), ROLE_ORDER, list(fields)
     )
+    return None if read is None else MemberGroups(read, groups)
 
 
 def python_where_missing(

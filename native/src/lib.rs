@@ -11,9 +11,9 @@
 mod leaders;
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use fancy_regex::{Regex as FancyRegex, RegexBuilder};
 use pyo3::exceptions::PyValueError;
@@ -1363,55 +1363,122 @@ impl Listed {
     }
 }
 
-/// A cluster's representative so far: what decides it (`clustering.representative_order`),
-/// with its own copy of the error id (the member's string lies cold in Python's heap by the
-/// time the next member of the cluster compares with it), and its position.
+/// A representative so far: what decides it (`clustering.representative_order`, then the
+/// fingerprint, then the position), with its own copies of the strings (the member's lie
+/// cold in Python's heap by the time the next member compares with them).
 struct Best {
     role: i64,
     rank: i64,
     error_id: String,
+    fingerprint: String,
     index: usize,
 }
 
-/// Per cluster (`cluster_of` gives each occurrence's cluster index): the representative's
-/// position and, for each of `fields` (error_id first), the values as `_distinct_values` lists
-/// them. None when a field holds values Python must sort (neither int nor str, or mixed).
+impl Best {
+    fn key(&self) -> (i64, i64, &str, &str, usize) {
+        (
+            self.role,
+            self.rank,
+            &self.error_id,
+            &self.fingerprint,
+            self.index,
+        )
+    }
+}
+
+/// The members of one group of occurrences (one fingerprint, or one cluster).
+struct Group {
+    error_ids: Vec<PyBackedStr>,
+    values: Vec<Vec<Listed>>, // per listed field, unsorted, repeats possible
+    best: Option<Best>,
+}
+
+impl Group {
+    fn new(fields: usize) -> Self {
+        Group {
+            error_ids: Vec::new(),
+            values: (0..fields).map(|_| Vec::new()).collect(),
+            best: None,
+        }
+    }
+
+    fn take_best(&mut self, other: Option<Best>) {
+        if let Some(other) = other {
+            if self.best.as_ref().is_none_or(|b| other.key() < b.key()) {
+                self.best = Some(other);
+            }
+        }
+    }
+
+    fn absorb(&mut self, other: Group) {
+        self.error_ids.extend(other.error_ids);
+        for (into, values) in self.values.iter_mut().zip(other.values) {
+            into.extend(values);
+        }
+        self.take_best(other.best);
+    }
+}
+
+/// The members of each group of occurrences, read once (`read_members`), to be listed per
+/// cluster (`Members::listings`) once the groups' clusters are known.
+#[pyclass(frozen, module = "error_assets_native")]
+struct Members {
+    groups: Mutex<Option<Vec<Group>>>, // taken by `listings`
+    fields: usize,                     // listed fields besides error_id
+}
+
+/// Reads the members of `groups` groups (`group_of` gives each occurrence's group; the
+/// clustering uses one group per fingerprint): error ids, the values of `fields` (error_id
+/// first) and the representative. None when a field holds values Python must sort (neither
+/// int nor str, or both).
+///
+/// It lets other threads take the GIL now and then: the clustering assigns the groups'
+/// clusters on another thread meanwhile, mostly outside the GIL.
 #[pyfunction]
-#[allow(clippy::type_complexity)]
-fn cluster_members(
+fn read_members(
     py: Python<'_>,
     occurrences: Vec<Bound<'_, PyAny>>,
-    cluster_of: Vec<usize>,
-    clusters: usize,
+    group_of: Vec<usize>,
+    groups: usize,
     fingerprints: Vec<PyBackedStr>,
     role_order: HashMap<String, i64>,
     fields: Vec<PyBackedStr>,
-) -> PyResult<Option<Vec<(usize, Vec<Py<PyTuple>>)>>> {
-    if cluster_of.len() != occurrences.len() || fingerprints.len() != occurrences.len() {
+) -> PyResult<Option<Members>> {
+    if group_of.len() != occurrences.len() || fingerprints.len() != occurrences.len() {
         return Err(PyValueError::new_err(
-            "one cluster and one fingerprint per occurrence",
+            "one group and one fingerprint per occurrence",
         ));
     }
     let (role, rank) = (intern!(py, "role"), intern!(py, "rank"));
     // Interned once: a name made afresh per lookup is hashed afresh too.
     let names: Vec<Bound<'_, PyString>> = fields.iter().map(|f| PyString::intern(py, f)).collect();
-    let mut error_ids: Vec<Vec<PyBackedStr>> = (0..clusters).map(|_| Vec::new()).collect();
-    // Values per cluster and field, sorted and deduplicated at the end: cheaper than hash sets
-    // (ids are mostly distinct; names mostly one shared object, skipped by `last`).
     let listed_fields = fields.len().saturating_sub(1);
-    let mut values: Vec<Vec<Listed>> = (0..clusters * listed_fields).map(|_| Vec::new()).collect();
-    // The object each cluster and field saw last: the same object again changes nothing.
+    let mut read: Vec<Group> = (0..groups).map(|_| Group::new(listed_fields)).collect();
+    // The object each group and field saw last: the same object again changes nothing.
     // (Held, so that its address cannot be reused by another object while compared.)
-    let mut last: Vec<Option<Bound<'_, PyAny>>> = (0..values.len()).map(|_| None).collect();
+    let mut last: Vec<Option<Bound<'_, PyAny>>> =
+        (0..groups * listed_fields).map(|_| None).collect();
     let mut kinds: Vec<Option<u8>> = vec![None; fields.len()];
-    let mut best: Vec<Option<Best>> = (0..clusters).map(|_| None).collect();
+    // A thread waiting for the GIL asks for it after Python's switch interval; releasing it
+    // more often than that would only restart the wait (each release wakes the waiter, the
+    // reader takes the GIL back first). Released at twice the interval, it is handed over.
+    let interval: f64 = py
+        .import("sys")?
+        .call_method0("getswitchinterval")?
+        .extract()?;
+    let hand_over = Duration::from_secs_f64(2.0 * interval);
+    let mut held = Instant::now();
     for (index, occurrence) in occurrences.iter().enumerate() {
-        let cluster = cluster_of[index];
-        if cluster >= clusters {
-            return Err(PyValueError::new_err(format!(
-                "cluster index {cluster} out of range"
-            )));
+        if index % 1024 == 1023 && held.elapsed() >= hand_over {
+            py.detach(|| ());
+            held = Instant::now();
         }
+        let group_index = group_of[index];
+        let Some(group) = read.get_mut(group_index) else {
+            return Err(PyValueError::new_err(format!(
+                "group index {group_index} out of range"
+            )));
+        };
         let Ok(error_id) = occurrence.getattr(&names[0])?.extract::<PyBackedStr>() else {
             return Ok(None);
         };
@@ -1423,27 +1490,21 @@ fn cluster_members(
         let member_role = role_name
             .and_then(|r| role_order.get(&*r).copied())
             .unwrap_or(3);
-        // The order of the Python path: role, rank and error id, then the fingerprint, then
-        // the position.
-        let better = best[cluster].as_ref().is_none_or(|b| {
-            let order = (member_role, member_rank)
-                .cmp(&(b.role, b.rank))
-                .then_with(|| (*error_id).cmp(b.error_id.as_str()));
-            let tie = || (*fingerprints[index]).cmp(&*fingerprints[b.index]);
-            order.then_with(tie) == Ordering::Less
-        });
-        if better {
-            best[cluster] = Some(Best {
+        let fingerprint = &*fingerprints[index];
+        let key = (member_role, member_rank, &*error_id, fingerprint, index);
+        if group.best.as_ref().is_none_or(|b| key < b.key()) {
+            group.best = Some(Best {
                 role: member_role,
                 rank: member_rank,
                 error_id: error_id.to_string(),
+                fingerprint: fingerprint.to_owned(),
                 index,
             });
         }
-        error_ids[cluster].push(error_id);
+        group.error_ids.push(error_id);
         for (at, name) in names.iter().enumerate().skip(1) {
             let object = occurrence.getattr(name)?;
-            let slot = cluster * listed_fields + at - 1;
+            let slot = group_index * listed_fields + at - 1;
             if last[slot].as_ref().is_some_and(|seen| seen.is(&object)) {
                 continue;
             }
@@ -1454,36 +1515,71 @@ fn cluster_members(
                 if *kinds[at].get_or_insert(value.kind()) != value.kind() {
                     return Ok(None);
                 }
-                values[slot].push(value);
+                group.values[at - 1].push(value);
             }
             last[slot] = Some(object);
         }
     }
-    let mut listed = Vec::with_capacity(clusters);
-    let mut values = values.into_iter();
-    for (mut ids, representative) in error_ids.into_iter().zip(best) {
-        let Some(Best {
-            index: representative,
-            ..
-        }) = representative
-        else {
-            return Err(PyValueError::new_err("a cluster without members"));
-        };
-        ids.sort_unstable();
-        let mut tuples =
-            vec![PyTuple::new(py, ids.iter().map(|id| id.as_py_str().clone_ref(py)))?.unbind()];
-        for mut field in values.by_ref().take(listed_fields) {
-            field.sort_unstable();
-            field.dedup();
-            let objects = field
-                .into_iter()
-                .map(|v| v.into_py(py))
-                .collect::<PyResult<Vec<_>>>()?;
-            tuples.push(PyTuple::new(py, objects)?.unbind());
+    Ok(Some(Members {
+        groups: Mutex::new(Some(read)),
+        fields: listed_fields,
+    }))
+}
+
+#[pymethods]
+impl Members {
+    /// Per cluster (`cluster_of` gives each group's cluster index): the representative's
+    /// position and, for each field, the values as `_distinct_values` lists them. Once.
+    fn listings(
+        &self,
+        py: Python<'_>,
+        cluster_of: Vec<usize>,
+        clusters: usize,
+    ) -> PyResult<Vec<(usize, Vec<Py<PyTuple>>)>> {
+        let groups = self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| PyValueError::new_err("these members were listed already"))?;
+        if cluster_of.len() != groups.len() {
+            return Err(PyValueError::new_err("one cluster per group"));
         }
-        listed.push((representative, tuples));
+        let mut merged: Vec<Group> = (0..clusters).map(|_| Group::new(self.fields)).collect();
+        for (group, &cluster) in groups.into_iter().zip(&cluster_of) {
+            let Some(into) = merged.get_mut(cluster) else {
+                return Err(PyValueError::new_err(format!(
+                    "cluster index {cluster} out of range"
+                )));
+            };
+            if into.best.is_none() && into.error_ids.is_empty() {
+                *into = group; // the cluster's first group: taken as it is
+            } else {
+                into.absorb(group);
+            }
+        }
+        let mut listed = Vec::with_capacity(clusters);
+        for group in merged {
+            let Some(representative) = group.best.map(|b| b.index) else {
+                return Err(PyValueError::new_err("a cluster without members"));
+            };
+            let mut ids = group.error_ids;
+            ids.sort_unstable();
+            let ids = ids.iter().map(|id| id.as_py_str().clone_ref(py));
+            let mut tuples = vec![PyTuple::new(py, ids)?.unbind()];
+            for mut field in group.values {
+                field.sort_unstable();
+                field.dedup();
+                let objects = field
+                    .into_iter()
+                    .map(|v| v.into_py(py))
+                    .collect::<PyResult<Vec<_>>>()?;
+                tuples.push(PyTuple::new(py, objects)?.unbind());
+            }
+            listed.push((representative, tuples));
+        }
+        Ok(listed)
     }
-    Ok(Some(listed))
 }
 
 #[pymodule]
@@ -1491,7 +1587,8 @@ fn error_assets_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
     m.add_class::<Normalizer>()?;
     m.add_class::<KeyTokenizer>()?;
-    m.add_function(wrap_pyfunction!(cluster_members, m)?)?;
+    m.add_class::<Members>()?;
+    m.add_function(wrap_pyfunction!(read_members, m)?)?;
     m.add_function(wrap_pyfunction!(leaders::indel_ratio_at_least, m)?)?;
     Ok(())
 }

@@ -15,7 +15,10 @@ import os
 import random
 import re
 import signal
+import sys
+import threading
 import time
+import types
 
 import pytest
 
@@ -349,18 +352,65 @@ class _Computed:
         return 10**12 + self.index % 5  # a new int object each time
 
 
-def test_cluster_members_compare_values_not_addresses(engine) -> None:
+def _member_listings(records, group_of, groups, cluster_of, fields, fingerprints=None):
+    """The engine's listings: members read per group, listed per cluster."""
+    fingerprints = fingerprints or ["f"] * len(records)
+    read = native.read_members(records, group_of, groups, fingerprints, fields)
+    return None if read is None else read.listings(cluster_of, len(set(cluster_of.values())))
+
+
+@pytest.mark.parametrize("clusters", [7, 3])
+def test_cluster_members_compare_values_not_addresses(engine, clusters: int) -> None:
+    """Seven groups listed as they are, or merged into three clusters (group % 3)."""
     records = [_Computed(i) for i in range(300)]
-    clusters = [i % 7 for i in range(300)]
+    groups = [f"g{i}" for i in range(7)]
+    cluster_of = {g: i % clusters for i, g in enumerate(groups)}
     fields = ["error_id", "repo", "job_id"]
-    found = native.cluster_members(records, clusters, 7, ["f"] * 300, fields)
-    assert found is not None
+    found = _member_listings(records, [i % 7 for i in range(300)], groups, cluster_of, fields)
+    assert found is not None and len(found) == clusters
     for cluster, (representative, (error_ids, repos, job_ids)) in enumerate(found):
-        members = [r for r in records if r.index % 7 == cluster]
+        members = [r for r in records if r.index % 7 % clusters == cluster]
         assert representative == min(members, key=lambda r: r.error_id).index
         assert error_ids == tuple(sorted(r.error_id for r in members))
         assert repos == tuple(sorted({r.repo for r in members}))
         assert job_ids == tuple(sorted({r.job_id for r in members}))
+
+
+def test_reading_members_lets_other_threads_run(engine) -> None:
+    """The clustering assigns cluster ids on a thread while the members are read: the reader
+    hands the GIL over when asked (every few thousand records), not only at its end."""
+    # Plain attributes: a property would run bytecode, where Python hands the GIL over itself.
+    records = [
+        types.SimpleNamespace(error_id=f"e{i}", role="cause", rank=0, repo="acme/shop")
+        for i in range(400_000)
+    ]
+    ticks, stop = [0], threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.0001)  # gives the GIL back, then waits for it (asking after 5 ms)
+
+    interval = sys.getswitchinterval()
+    ticker = threading.Thread(target=tick)
+    sys.setswitchinterval(0.005)
+    try:
+        ticker.start()
+        time.sleep(0.01)
+        before, started = ticks[0], time.perf_counter()
+        read = native.read_members(
+            records, [0] * len(records), ["g"], ["f"] * len(records), ["error_id", "repo"]
+        )
+        during, seconds = ticks[0] - before, time.perf_counter() - started
+    finally:
+        stop.set()
+        ticker.join()
+        sys.setswitchinterval(interval)
+    assert read is not None
+    # Holding the GIL throughout, the reader would let the ticker in once or twice (in the
+    # wrapper's Python code); handing it over, about once per 10 ms of reading.
+    assert seconds > 0.05, "too few records to tell"
+    assert during >= 5, (during, seconds)
 
 
 def test_representative_ties_go_to_the_smaller_fingerprint_then_the_earlier_one(
@@ -397,15 +447,9 @@ def test_cluster_members_leave_odd_field_types_to_python(engine, monkeypatch) ->
     fingerprints = [
         fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
     ]
-    assert (
-        native.cluster_members(
-            occurrences, [0] * len(items), 1, fingerprints, ["error_id", "job_id"]
-        )
-        is None
-    )
-    assert native.cluster_members(
-        occurrences, [0] * len(items), 1, fingerprints, ["error_id", "run_id"]
-    )
+    one = ([0] * len(items), ["all"], {"all": 0})
+    assert _member_listings(occurrences, *one, ["error_id", "job_id"], fingerprints) is None
+    assert _member_listings(occurrences, *one, ["error_id", "run_id"], fingerprints)
     compiled, python = _clusters_both_ways(occurrences, monkeypatch)
     assert compiled == python
 
