@@ -28,7 +28,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
-ENGINE_VERSION = 3
+ENGINE_VERSION = 4
 # `\s` on ASCII: Python's `re` (the rules) is [\t\n\v\f\r ] and \x1c..\x1f, RE2 (the probes
 # and the cause-line kinds) leaves out \v and \x1c..\x1f; the Rust engine's takes Unicode.
 PYTHON_SPACE = r"\t\n\x0B\x0C\r \x1C-\x1F"

@@ -36,7 +36,7 @@ use std::hash::Hasher;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
-const ENGINE_VERSION: u32 = 3;
+const ENGINE_VERSION: u32 = 4;
 /// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
 const BACKTRACK_LIMIT: usize = 10_000_000;
 /// Slots of each line cache, per thread: a line whose slot is taken replaces the line there.
@@ -426,7 +426,20 @@ impl Engine {
             let done = self.apply_checked(deleted, &self.rules[self.first_probed..], digit)?;
             return Some(self.tidy(&done));
         }
-        let (text, selected) = self.delete_probed(line, &mut caches.probes)?;
+        // A line that starts with a digit is most often an Actions log line: the deleting
+        // rules (their own pre-checks) take its timestamp first, and the probes see only
+        // what is left, which often repeats. (Same result: a rule whose probe would not
+        // match the raw line cannot change it.)
+        let deleted = if line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            let deleting = &self.rules[..self.first_probed];
+            Some(self.apply_checked(line.to_owned(), deleting, has_digit(line))?)
+        } else {
+            None
+        };
+        let (text, selected) = match deleted {
+            Some(deleted) if deleted != line => (deleted, None),
+            _ => self.delete_probed(line, &mut caches.probes)?,
+        };
         if let Some(selected) = selected {
             return Some(self.tidy(&self.apply_probed(text, selected)?));
         }
