@@ -109,7 +109,9 @@ class _Pending:
     seeds: int  # positions that are history's clusters
 
     @classmethod
-    def of(cls, texts: Mapping[str, tuple[str, str]], history: Mapping[str, ClusterSighting]):
+    def of(
+        cls, texts: Mapping[str, tuple[str, str]], history: Mapping[str, ClusterSighting]
+    ) -> _Pending:
         owner = _historical_owner(history)
         assignment: dict[str, str] = {}
         pending: list[str] = []
@@ -121,8 +123,9 @@ class _Pending:
         seeds = [
             s
             for s in sorted(history.values(), key=lambda s: (s.first_seen, s.fingerprint))
-            if s.normalized_text and pending
+            if s.normalized_text
         ]
+        seeds = seeds if pending else []  # nothing to match against them
         kinds = [canonical_source_kind(s.source_kind) for s in seeds]
         return cls(
             assignment=assignment,
@@ -317,13 +320,13 @@ def _build_clusters(
     normalized.update(zip(missing, made, strict=True))
     texts = {f: (occurrences[at].source_kind, normalized[f]) for f, at in first.items()}
     # Stage 2: a cluster id per fingerprint, while the members are read per fingerprint.
-    assignment, members = _assign_while_reading(texts, history, workers, occurrences, fingerprints)
+    assignment, read = _assign_while_reading(texts, history, workers, occurrences, fingerprints)
 
     grouped: dict[str, list[str]] = {}
     for fingerprint_value in sorted(first):
         grouped.setdefault(assignment[fingerprint_value], []).append(fingerprint_value)
     position = {f: at for at, members in enumerate(grouped.values()) for f in members}
-    listings = _member_listings(occurrences, fingerprints, position, len(grouped), members)
+    listings = _member_listings(occurrences, fingerprints, position, len(grouped), read)
     clusters = []
     for (cluster_id, members), (representative, leading, listed) in zip(
         grouped.items(), listings, strict=True
