@@ -316,6 +316,8 @@ def python_where_missing(
     items it gave none for (all of them without the engine)."""
     if compiled is None:
         return compute(list(items))
+    if None not in compiled:  # the common case, found by a C loop (a million values)
+        return compiled  # type: ignore[return-value]  # no None
     missing = [index for index, value in enumerate(compiled) if value is None]
     if not missing:
         return compiled  # type: ignore[return-value]  # no None
