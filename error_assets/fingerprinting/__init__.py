@@ -21,9 +21,9 @@ Speed: with google-re2 installed, one RE2 set pass per line picks the rules that
 (the pure-Python pre-checks give identical results, tested); `fingerprint_occurrences(...,
 workers=2)` forks workers for large inputs. Where the optional compiled engine is built
 (`native/`, Rust; `native.py` hands it this package's rule table), it computes the cause text,
-normalised text and fingerprint of occurrences in ASCII and inert symbols on threads, with the same results
-(parity-tested), and the near-duplicate stage (profiles and leader index) and member lists
-of the clustering; everything else stays in Python.
+normalised text and fingerprint of occurrences in ASCII and inert symbols on threads, with
+the same results (parity-tested), and the near-duplicate stage (profiles and leader index)
+and member lists of the clustering; everything else stays in Python.
 
 No dagster.
 """

@@ -556,10 +556,7 @@ impl Engine {
                     .iter()
                     .any(|&(h, earlier)| h == hash && self.same_repeat_key(earlier, line));
             if !repeated {
-                seen.push((hash, line));
-                if !seen_hashes.is_empty() {
-                    seen_hashes.insert(hash);
-                }
+                seen.push((hash, line)); // (the set, once in use, holds the hash already)
             }
             !repeated
         };
@@ -662,9 +659,9 @@ impl Engine {
     /// position in `keys`.
     fn fingerprint_batch(&self, keys: &[Key], call: Option<u64>) -> Batch {
         self.with_caches(|caches| {
-            if call.is_some_and(|call| call != caches.call) {
+            if let Some(call) = call.filter(|&call| call != caches.call) {
                 caches.given.clear();
-                caches.call = call.unwrap_or_default();
+                caches.call = call;
             }
             let mut texts = Vec::new();
             let values = keys

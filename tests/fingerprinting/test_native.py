@@ -352,7 +352,7 @@ class _Computed:
         return 10**12 + self.index % 5  # a new int object each time
 
 
-def _member_listings(records, group_of, groups, cluster_of, fields, fingerprints=None):
+def _engine_listings(records, group_of, groups, cluster_of, fields, fingerprints=None):
     """The engine's listings: members read per group, listed per cluster."""
     fingerprints = fingerprints or ["f"] * len(records)
     read = native.read_members(records, group_of, groups, fingerprints, fields)
@@ -366,7 +366,7 @@ def test_cluster_members_compare_values_not_addresses(engine, clusters: int) -> 
     groups = [f"g{i}" for i in range(7)]
     cluster_of = {g: i % clusters for i, g in enumerate(groups)}
     fields = ["error_id", "repo", "job_id"]
-    found = _member_listings(records, [i % 7 for i in range(300)], groups, cluster_of, fields)
+    found = _engine_listings(records, [i % 7 for i in range(300)], groups, cluster_of, fields)
     assert found is not None and len(found) == clusters
     for cluster, (representative, (error_ids, repos, job_ids)) in enumerate(found):
         members = [r for r in records if r.index % 7 % clusters == cluster]
@@ -448,8 +448,8 @@ def test_cluster_members_leave_odd_field_types_to_python(engine, monkeypatch) ->
         fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
     ]
     one = ([0] * len(items), ["all"], {"all": 0})
-    assert _member_listings(occurrences, *one, ["error_id", "job_id"], fingerprints) is None
-    assert _member_listings(occurrences, *one, ["error_id", "run_id"], fingerprints)
+    assert _engine_listings(occurrences, *one, ["error_id", "job_id"], fingerprints) is None
+    assert _engine_listings(occurrences, *one, ["error_id", "run_id"], fingerprints)
     compiled, python = _clusters_both_ways(occurrences, monkeypatch)
     assert compiled == python
 
