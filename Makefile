@@ -19,13 +19,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The compiled fingerprint engine (native/, Rust): optional, same results, faster.
-$(NATIVE_STAMP): $(STAMP) native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs
+$(NATIVE_STAMP): $(STAMP) native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
 	@if [ -z "$(CARGO_BIN)" ]; then \
 		echo "cargo not found: skipping native/ (the Python path gives the same fingerprints, slower)"; \
 		touch $(NATIVE_STAMP); \
 	else \
 		echo "building the compiled fingerprint engine (native/, cargo)"; \
-		if PATH="$(CARGO_BIN):$$PATH" $(BIN)/pip install --quiet ./native; then \
+		if PATH="$(CARGO_BIN):$$PATH" PCRE2_SYS_STATIC=1 $(BIN)/pip install --quiet ./native; then \
 			touch $(NATIVE_STAMP); \
 		else \
 			echo "WARNING: native/ did not build; the Python path is used (same fingerprints, slower); make setup tries again" >&2; \

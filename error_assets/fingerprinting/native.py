@@ -40,7 +40,9 @@ _FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"))
 def _translate_pattern(
     pattern: str, flags: int = 0, space: str = PYTHON_SPACE, plain: bool = False
 ) -> str:
-    r"""A Python `re` (or RE2) pattern in the Rust (fancy-regex) dialect, for ASCII input.
+    r"""A Python `re` (or RE2) pattern in the engine's dialect, for ASCII input: the one
+    PCRE2 (the rules), the regex crate (`plain`: probes, line kinds) and fancy-regex (the key
+    tokenizer) share.
 
     Only `\s` differs there (`space` is the class it stands for); `\d`, `\w` and `\b` agree
     on ASCII text and are written as their ASCII forms (`\b` only in a `plain` pattern, one
@@ -167,9 +169,16 @@ def _engine() -> Any | None:
             stacklevel=2,
         )
         return None
-    deleting = rules.FIRST_PROBED
+    return _normalizer([_rule_tuple(rule) for rule in rules.RULES], rules.FIRST_PROBED)
+
+
+def _normalizer(table: list[tuple[str, str, list[str], bool, str | None]], deleting: int) -> Any:
+    """An engine of `table` (rule tuples; the first `deleting` delete text), with cause.py's
+    and rules.py's other patterns and limits."""
+    import error_assets_native
+
     return error_assets_native.Normalizer(
-        [_rule_tuple(rule) for rule in rules.RULES],
+        table,
         deleting,
         [  # ASCII lines: RE2's view (cause.py's set); other lines: Python's `re`
             _translate_pattern("(?i)" + cause.SIGNAL_PATTERN, space=RE2_SPACE, plain=True),

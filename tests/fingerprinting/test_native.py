@@ -470,6 +470,24 @@ def test_a_pathological_line_still_gives_the_python_answer(engine) -> None:
     assert fingerprint_keys(keys, workers=1) == [fingerprint_key(k) for k in keys]
 
 
+def test_rule_replacements_fill_groups_and_leave_what_pcre2_cannot_do_to_python(engine) -> None:
+    table = [
+        (r"(\w+)@(\w+)", "${2}$$${1}", [], False, None),  # groups and a literal dollar
+        (r"x*", "-", [], False, None),  # an empty match: the engines differ, Python answers
+        (r"(a+)+$", "", [], False, None),  # past PCRE2's match limit
+        (r"(?<=k)\d+(?!\d)", "<n>", [], False, None),  # lookaround
+    ]
+    custom = native._normalizer(table, 0)
+    assert (
+        custom.apply_rule(0, "a@b c@d") == "b$a d$c" == re.sub(r"(\w+)@(\w+)", r"\2$\1", "a@b c@d")
+    )
+    assert custom.apply_rule(0, "nothing here") == "nothing here"
+    assert custom.apply_rule(1, "abc") is None
+    assert custom.apply_rule(2, "a" * 40 + "b") is None
+    assert custom.apply_rule(2, "aaa") == ""
+    assert custom.apply_rule(3, "k12 12 k3x") == "k<n> 12 k<n>x"
+
+
 def test_splitting_build_file_line_changed_no_output() -> None:
     # Until n1's table became plain data, one rule did both with a function as replacement.
     combined = re.compile(
