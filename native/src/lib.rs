@@ -238,8 +238,7 @@ struct Engine {
     probes: Probes,
     probe_rules: Vec<usize>, // rule position of each probe, by probe index
     unprobed: Vec<usize>,
-    signal: Regex,        // an error line (RE2's view: ASCII lines)
-    location: Regex,      // a source location (RE2's view: ASCII lines)
+    kinds: Probes,        // an error line, a source location (RE2's view: ASCII lines)
     signal_python: Regex, // the same as Python's `re` sees them (other lines)
     location_python: Regex,
     number_or_hex: Regex,
@@ -301,6 +300,7 @@ struct Caches {
     lines: LineCache,
     deleted: LineCache,
     probes: DfaCache,
+    kinds: DfaCache,
     groups: Vec<CaptureLocations>, // one per rule, for its matches
     // Hashes of the fingerprints whose text this engine gave for the call numbered `call`.
     given: HashSet<u64>,
@@ -313,6 +313,7 @@ impl Caches {
             lines: LineCache::new(),
             deleted: LineCache::new(),
             probes: engine.probes.dfa.create_cache(),
+            kinds: engine.kinds.dfa.create_cache(),
             groups: engine
                 .rules
                 .iter()
@@ -355,7 +356,7 @@ impl Probes {
     /// Indexes of the probes that match somewhere in `text`, in increasing order.
     fn matches(&self, text: &str, cache: &mut DfaCache) -> Vec<usize> {
         if self.dfa.pattern_len() <= 64 {
-            if let Some(found) = self.walk(text.as_bytes(), cache) {
+            if let Some(found) = self.walk(text.as_bytes(), cache, 0) {
                 return (0..64).filter(|i| found >> i & 1 == 1).collect();
             }
         }
@@ -363,8 +364,8 @@ impl Probes {
     }
 
     /// The probes matched in `haystack` as bits; None when the DFA gives up (then the set,
-    /// which falls back to other engines, answers).
-    fn walk(&self, haystack: &[u8], cache: &mut DfaCache) -> Option<u64> {
+    /// which falls back to other engines, answers). Stops at the first of the `stop` bits.
+    fn walk(&self, haystack: &[u8], cache: &mut DfaCache, stop: u64) -> Option<u64> {
         let dfa = &self.dfa;
         let start = StartConfig::new().anchored(Anchored::No);
         let mut state = dfa.start_state(cache, &start).ok()?;
@@ -373,6 +374,9 @@ impl Probes {
             state = dfa.next_state(cache, state, byte).ok()?;
             if state.is_tagged() {
                 found |= self.matched(state, cache)?;
+                if found & stop != 0 {
+                    return Some(found);
+                }
             }
         }
         // A DFA reports a match one byte late: the end of the text is a last step.
@@ -612,7 +616,24 @@ impl Engine {
         summary(line.as_bytes(), true)
     }
 
-    fn cause_text(&self, message: &str, text: &str, file: &str) -> String {
+    /// (an error line, a source location when not an error line) of an ASCII line, in one
+    /// pass of both patterns that stops at the first error-line match.
+    fn kinds(&self, line: &str, cache: &mut DfaCache) -> (bool, bool) {
+        const SIGNAL: u64 = 1;
+        const LOCATION: u64 = 2;
+        let found = match self.kinds.walk(line.as_bytes(), cache, SIGNAL) {
+            Some(found) => found,
+            None => self
+                .kinds
+                .set
+                .matches(line)
+                .iter()
+                .fold(0, |b, at| b | 1 << at),
+        };
+        (found & SIGNAL != 0, found & (SIGNAL | LOCATION) == LOCATION)
+    }
+
+    fn cause_text(&self, message: &str, text: &str, file: &str, kinds: &mut DfaCache) -> String {
         let head = py_strip(message);
         let mut parts: Vec<&str> = Vec::new();
         // Lines kept so far with their repeat hash; equal hashes are confirmed on the keys.
@@ -658,15 +679,19 @@ impl Engine {
                 continue;
             }
             let (is_signal, is_location) = if line.is_ascii() {
-                (&self.signal, &self.location)
+                self.kinds(line, kinds)
             } else {
-                (&self.signal_python, &self.location_python)
+                let error_line = self.signal_python.is_match(line);
+                (
+                    error_line,
+                    !error_line && self.location_python.is_match(line),
+                )
             };
-            if is_signal.is_match(line) {
+            if is_signal {
                 if signal.len() < self.limits.max_signal {
                     signal.push((number, line));
                 }
-            } else if is_location.is_match(line) {
+            } else if is_location {
                 locations.push((number, line));
             } else if plain.len() < self.limits.fallback {
                 plain.push((number, line));
@@ -715,7 +740,8 @@ impl Engine {
         if !(self.inert.takes(message) && self.inert.takes(text) && self.inert.takes(file)) {
             return None;
         }
-        self.normalize(&self.cause_text(message, text, file), caches)
+        let cause = self.cause_text(message, text, file, &mut caches.kinds);
+        self.normalize(&cause, caches)
     }
 
     fn fingerprint_key(&self, key: &Key, caches: &mut Caches) -> Option<String> {
@@ -835,8 +861,7 @@ impl Spec {
             probes: Probes::new(&probes)?,
             probe_rules,
             unprobed,
-            signal: plain(signal)?,
-            location: plain(location)?,
+            kinds: Probes::new(&[signal.clone(), location.clone()])?,
             signal_python: plain(signal_python)?,
             location_python: plain(location_python)?,
             number_or_hex: plain(number_or_hex)?,
@@ -1212,7 +1237,8 @@ impl Normalizer {
         if !(inert.takes(message) && inert.takes(text) && inert.takes(file)) {
             return None;
         }
-        Some(self.engine.cause_text(message, text, file))
+        let engine = &self.engine;
+        Some(engine.with_caches(|caches| engine.cause_text(message, text, file, &mut caches.kinds)))
     }
 }
 
