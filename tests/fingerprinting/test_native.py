@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import json
 import os
 import random
@@ -333,6 +334,20 @@ def test_cluster_members_and_representatives_match_python(engine, monkeypatch) -
     assert compiled == python
     assert any(len(c.member_fingerprints) > 1 for c in compiled)  # near-duplicates merged
     assert any(len(set(c.error_ids)) < len(c.error_ids) for c in compiled)  # ids repeat
+    # The engine's tuples of str and int are left out of the cyclic GC (no cycle can pass
+    # through them), so a collection does not visit a million ids. (Read with the collector
+    # off: a collection would untrack them too.)
+    group_of = [at % 5 for at in range(len(occurrences))]
+    cluster_of = {str(group): group % 2 for group in range(5)}
+    gc.disable()
+    try:
+        listings = _engine_listings(
+            occurrences, group_of, [str(g) for g in range(5)], cluster_of, ["error_id", "run_id"]
+        )
+    finally:
+        gc.enable()
+    assert [len(listed) for _, listed in listings] == [2, 2]
+    assert not any(gc.is_tracked(values) for _, listed in listings for values in listed)
 
 
 class _Computed:
@@ -438,18 +453,27 @@ def test_representative_ties_go_to_the_smaller_fingerprint_then_the_earlier_one(
     assert reversed_clusters[0].representative_text == texts[expected_reversed]
 
 
+class _Name(str):
+    """A str subclass: its instances have a __dict__ and are tracked by the cyclic GC."""
+
+
 def test_cluster_members_leave_odd_field_types_to_python(engine, monkeypatch) -> None:
     from tests.fingerprinting.quality_set import as_occurrence
 
     items = family_items(random.Random(3), variants=2)
     occurrences = [as_occurrence(item, "2026-11-28-03:00", i) for i, item in enumerate(items)]
     occurrences[0] = dataclasses.replace(occurrences[0], job_id=True)  # a bool, not an int
+    # A str subclass may hold references (and so join a cycle): Python lists it.
+    occurrences[1] = dataclasses.replace(occurrences[1], repo=_Name("acme/shop"))
     fingerprints = [
         fingerprint_key((o.source_kind, o.message, o.text, o.file)) for o in occurrences
     ]
     one = ([0] * len(items), ["all"], {"all": 0})
     assert _engine_listings(occurrences, *one, ["error_id", "job_id"], fingerprints) is None
+    assert _engine_listings(occurrences, *one, ["error_id", "repo"], fingerprints) is None
     assert _engine_listings(occurrences, *one, ["error_id", "run_id"], fingerprints)
+    renamed = [dataclasses.replace(occurrences[2], error_id=_Name("e2")), *occurrences[3:]]
+    assert _engine_listings(renamed, [0] * len(renamed), *one[1:], ["error_id"]) is None
     compiled, python = _clusters_both_ways(occurrences, monkeypatch)
     assert compiled == python
 
