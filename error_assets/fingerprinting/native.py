@@ -41,8 +41,8 @@ def _translate_pattern(
     pattern: str, flags: int = 0, space: str = PYTHON_SPACE, plain: bool = False
 ) -> str:
     r"""A Python `re` (or RE2) pattern in the engine's dialect, for ASCII input: the one
-    PCRE2 (the rules), the regex crate (`plain`: probes, line kinds) and fancy-regex (the key
-    tokenizer) share.
+    PCRE2 (the rules, the key tokenizer's code numbers) and the regex crate (`plain`: probes,
+    line kinds, tokens) share.
 
     Only `\s` differs there (`space` is the class it stands for); `\d`, `\w` and `\b` agree
     on ASCII text and are written as their ASCII forms (`\b` only in a `plain` pattern, one
@@ -59,7 +59,7 @@ def _translate_pattern(
                 # ASCII classes spelt out: the engine's Unicode ones make its DFAs far larger.
                 members = space if escaped == "s" else _ASCII_CLASSES[escaped]
                 out.append(members if in_class else f"[{members}]")
-            elif escaped == "b" and plain and not in_class:  # fancy-regex has no (?-u:
+            elif escaped == "b" and plain and not in_class:  # PCRE2 has no (?-u: (its \b is ASCII)
                 out.append(r"(?-u:\b)")
             elif escaped == "u" and not in_class:
                 out.append(r"\x{" + pattern[index + 2 : index + 6] + "}")

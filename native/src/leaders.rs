@@ -101,6 +101,7 @@ pub fn assign<'a>(profiles: &[Parts<'a>], seeds: usize, thresholds: &Thresholds)
                 .map(|v| intern(&mut ids, &mut names, v))
                 .collect();
             found.sort_unstable();
+            found.dedup(); // the engine's word lists may repeat a word
             found
         };
         interned.push((set(&parts.keys), set(&parts.tokens), set(&parts.head)));

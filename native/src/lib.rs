@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fancy_regex::{Regex as FancyRegex, RegexBuilder};
 use pcre2::bytes::{CaptureLocations, Regex as Pcre, RegexBuilder as PcreBuilder};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -39,8 +38,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
 const ENGINE_VERSION: u32 = 4;
-/// Generous: Python's `re` has no limit, and a rule that gives up here falls back to Python.
-const BACKTRACK_LIMIT: usize = 10_000_000;
 /// Slots of each line cache, per thread: a line whose slot is taken replaces the line there.
 const LINE_CACHE_SLOTS: usize = 1 << 16;
 /// Distinct keys per batch handed to the pool while the records are still being read.
@@ -968,26 +965,16 @@ impl Normalizer {
     }
 }
 
-/// A rule's pattern: PCRE2, a backtracking engine like Python's `re` (lookaround included),
-/// compiled to machine code; 1.3x to 2.9x faster per rule than fancy-regex on the rule table,
-/// and the parity tests hold it to Python's answers. Its match limit (10 million, PCRE2's
-/// default) is the backtracking limit; reaching it hands the line to Python.
+/// A pattern that needs a backtracking engine (lookaround, or a group in the replacement):
+/// the rules and the key tokenizer's code numbers. PCRE2 backtracks like Python's `re` and
+/// is compiled to machine code: per rule 1.3x to 2.9x faster than fancy-regex was on the
+/// generated lines, and the parity tests hold it to Python's answers. Its match limit (10
+/// million, PCRE2's default) bounds the backtracking; reaching it hands the text to Python.
 fn pcre(pattern: &str) -> PyResult<Pcre> {
     PcreBuilder::new()
         .utf(true)
         .jit_if_available(true)
         .build(pattern)
-        .map_err(|e| PyValueError::new_err(format!("pattern {pattern:?}: {e}")))
-}
-
-fn fancy(pattern: &str) -> PyResult<FancyRegex> {
-    RegexBuilder::new(pattern)
-        .backtrack_limit(BACKTRACK_LIMIT)
-        // Skip ahead with a regular over-approximation before running the backtracking VM
-        // (5x faster on the rule table; fancy-regex calls it experimental, so the parity
-        // tests, 200k random texts included, hold it to Python's answers).
-        .seek(true)
-        .build()
         .map_err(|e| PyValueError::new_err(format!("pattern {pattern:?}: {e}")))
 }
 
@@ -1242,6 +1229,10 @@ impl Normalizer {
     }
 }
 
+/// Key tokens, word tokens and first-line words of one text, as `KeyTokenizer::parts` finds
+/// them: slices of the text where they can be.
+type PartsOf<'a> = [Vec<Cow<'a, str>>; 3];
+
 /// Key tokens, word tokens and first-line words of one text (`KeyTokenizer::profiles`).
 type ProfileSets<'py> = (
     Bound<'py, PyFrozenSet>,
@@ -1257,7 +1248,7 @@ struct KeyTokenizer {
     word: Regex,
     code_word: Regex, // anchored at both ends: Python's fullmatch
     frame: Regex,
-    code_number: FancyRegex,
+    code_number: Pcre,
     suffixes: Vec<String>,
     extensions: HashSet<String>,
     inert: Inert,
@@ -1265,11 +1256,11 @@ struct KeyTokenizer {
 
 impl KeyTokenizer {
     /// The key tokens of `text` (unordered); None where Python must compute them.
-    fn of(&self, text: &str) -> Option<Vec<String>> {
+    fn of<'a>(&self, text: &'a str) -> Option<Vec<Cow<'a, str>>> {
         if !self.inert.takes(text) {
             return None;
         }
-        let mut keys: HashSet<String> = HashSet::default();
+        let mut keys: HashSet<Cow<'a, str>> = HashSet::default();
         let words: HashSet<&str> = self.word.find_iter(text).map(|m| m.as_str()).collect();
         for raw in words {
             let word = raw.trim_matches(|c| c == '.' || c == '-');
@@ -1284,19 +1275,19 @@ impl KeyTokenizer {
                     .rsplit_once('.')
                     .is_some_and(|(_, extension)| self.extensions.contains(extension))
             {
-                keys.insert(word.to_owned());
+                keys.insert(Cow::Borrowed(word));
             }
         }
         if text.contains("at ") {
             for found in self.frame.captures_iter(text) {
-                keys.insert(found[1].to_owned());
+                keys.insert(Cow::Borrowed(found.get(1)?.as_str()));
             }
         }
         if has_digit(text) {
-            for found in self.code_number.captures_iter(text) {
-                let found = found.ok()?; // backtrack limit: Python does this one
+            for found in self.code_number.captures_iter(text.as_bytes()) {
+                let found = found.ok()?; // match limit: Python does this one
                 let code = found.get(1).or_else(|| found.get(2))?;
-                keys.insert(format!("#{}", code.as_str()));
+                keys.insert(Cow::Owned(format!("#{}", &text[code.start()..code.end()])));
             }
         }
         Some(keys.into_iter().collect())
@@ -1305,25 +1296,23 @@ impl KeyTokenizer {
 
 impl KeyTokenizer {
     /// Key tokens, word tokens and first-line words (not numbers) of `text`; None where
-    /// Python must compute them.
-    fn parts(&self, text: &str) -> Option<[Vec<String>; 3]> {
+    /// Python must compute them. The last two may repeat a word (the caller makes sets).
+    fn parts<'a>(&self, text: &'a str) -> Option<PartsOf<'a>> {
         let keys = self.of(text)?;
-        let words = |part: &str| -> HashSet<String> {
+        let words = |part: &'a str| {
             self.token
                 .find_iter(part)
-                .map(|m| m.as_str().to_owned())
-                .collect()
+                .map(|m| Cow::Borrowed(m.as_str()))
         };
         let head = text.split('\n').next().unwrap_or("");
         let head_words = words(head)
-            .into_iter()
             .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
             .collect();
-        Some([keys, words(text).into_iter().collect(), head_words])
+        Some([keys, words(text).collect(), head_words])
     }
 
     /// `parts` of each text, on rayon's pool when there are many and `threads` > 1.
-    fn all_parts(&self, texts: &[PyBackedStr], threads: usize) -> Vec<Option<[Vec<String>; 3]>> {
+    fn all_parts<'a>(&self, texts: &'a [PyBackedStr], threads: usize) -> Vec<Option<PartsOf<'a>>> {
         if threads > 1 && texts.len() >= MIN_PARALLEL_PROFILES {
             texts.par_iter().map(|text| self.parts(text)).collect()
         } else {
@@ -1353,7 +1342,7 @@ impl KeyTokenizer {
             word: plain(word)?,
             code_word: plain(&format!(r"\A(?:{code_word})\z"))?,
             frame: plain(frame)?,
-            code_number: fancy(code_number)?,
+            code_number: pcre(code_number)?,
             suffixes,
             extensions: extensions.into_iter().collect(),
             inert: Inert::new(inert)?,
@@ -1411,7 +1400,7 @@ impl KeyTokenizer {
                 let [keys, tokens, head]: [Vec<&str>; 3] = match found {
                     (Some(made), _) => made
                         .each_ref()
-                        .map(|set| set.iter().map(String::as_str).collect()),
+                        .map(|set| set.iter().map(|word| &**word).collect()),
                     (None, Some(given)) => {
                         [0, 1, 2].map(|at| given[at].iter().map(|s| &**s).collect())
                     }
@@ -1441,7 +1430,7 @@ impl KeyTokenizer {
         threads: usize,
     ) -> PyResult<Vec<Option<ProfileSets<'py>>>> {
         let found = py.detach(|| self.all_parts(&texts, threads));
-        let set = |tokens: Vec<String>| PyFrozenSet::new(py, &tokens);
+        let set = |tokens: Vec<Cow<'_, str>>| PyFrozenSet::new(py, &tokens);
         found
             .into_iter()
             .map(|parts| {

@@ -104,7 +104,7 @@ def test_translation_of_the_python_dialect() -> None:
     assert translate(r"a\sb") == r"a[\t\n\x0B\x0C\r \x1C-\x1F]b"
     assert translate(r"[^\s'\"]+") == r"[^\t\n\x0B\x0C\r \x1C-\x1F'\"]+"
     assert translate(r"\d\w", re.IGNORECASE | re.MULTILINE) == "(?im)[0-9][0-9A-Za-z_]"
-    assert translate(r"[\d.]\b") == r"[0-9.]\b"  # fancy-regex keeps \b (same on ASCII)
+    assert translate(r"[\d.]\b") == r"[0-9.]\b"  # PCRE2 keeps \b (ASCII there)
     assert translate(r"\bx\s", space=native.RE2_SPACE, plain=True) == r"(?-u:\b)x[\t\n\f\r ]"
     assert translate(r"^\ufeff?x") == r"^\x{feff}?x"
     assert translate(r"[]\s]") == r"[]\t\n\x0B\x0C\r \x1C-\x1F]"  # a leading "]" is a literal
