@@ -44,6 +44,8 @@ const LINE_CACHE_SLOTS: usize = 1 << 16;
 const KEY_BATCH: usize = 4096;
 /// Fewer texts than this are profiled on one thread: waking the pool costs more.
 const MIN_PARALLEL_PROFILES: usize = 2048;
+/// Error ids to sort before the listings sort on threads.
+const MIN_PARALLEL_SORT: usize = 100_000;
 /// Lines of one text compared by a scan for repeats; beyond this, through a hash set.
 const FEW_LINES: usize = 16;
 
@@ -1499,7 +1501,7 @@ impl Listed {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(match self {
             Listed::Int(value) => value.into_pyobject(py)?.into_any().unbind(),
-            Listed::Text(text) => text.as_py_str().clone_ref(py).into_any(),
+            Listed::Text(text) => text.into_pyobject(py)?.into_any().unbind(), // moved, no incref
         })
     }
 }
@@ -1548,6 +1550,15 @@ impl Group {
             if self.best.as_ref().is_none_or(|b| other.key() < b.key()) {
                 self.best = Some(other);
             }
+        }
+    }
+
+    /// Error ids sorted (repeats kept), each field's values sorted without repeats.
+    fn sort(&mut self) {
+        self.error_ids.sort_unstable();
+        for field in &mut self.values {
+            field.sort_unstable();
+            field.dedup();
         }
     }
 
@@ -1700,18 +1711,25 @@ impl Members {
                 into.absorb(group);
             }
         }
+        // Sorted outside the GIL, on two threads where there is much to sort: the rest of the
+        // stage waits for this one.
+        if merged.iter().map(|g| g.error_ids.len()).sum::<usize>() >= MIN_PARALLEL_SORT {
+            py.detach(|| merged.par_iter_mut().for_each(Group::sort))
+        } else {
+            merged.iter_mut().for_each(Group::sort)
+        }
         let mut listed = Vec::with_capacity(clusters);
         for group in merged {
             let Some(representative) = group.best.map(|b| b.index) else {
                 return Err(PyValueError::new_err("a cluster without members"));
             };
-            let mut ids = group.error_ids;
-            ids.sort_unstable();
-            let ids = ids.iter().map(|id| id.as_py_str().clone_ref(py).into_any());
+            // Moved into the tuples: no reference count of a million strings is touched.
+            let ids = group.error_ids.into_iter().map(|id| {
+                let Ok(id) = id.into_pyobject(py);
+                id.into_any().unbind()
+            });
             let mut tuples = vec![untracked_tuple(py, ids)?];
-            for mut field in group.values {
-                field.sort_unstable();
-                field.dedup();
+            for field in group.values {
                 let objects = field
                     .into_iter()
                     .map(|v| v.into_py(py))

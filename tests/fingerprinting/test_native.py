@@ -413,8 +413,9 @@ def test_reading_members_lets_other_threads_run(engine) -> None:
         ticker.start()
         time.sleep(0.01)
         before, started = ticks[0], time.perf_counter()
+        group_of = [i % 3 for i in range(len(records))]
         read = native.read_members(
-            records, [0] * len(records), ["g"], ["f"] * len(records), ["error_id", "repo"]
+            records, group_of, ["a", "b", "c"], ["f"] * len(records), ["error_id", "repo"]
         )
         during, seconds = ticks[0] - before, time.perf_counter() - started
     finally:
@@ -426,6 +427,11 @@ def test_reading_members_lets_other_threads_run(engine) -> None:
     # wrapper's Python code); handing it over, about once per 10 ms of reading.
     assert seconds > 0.05, "too few records to tell"
     assert during >= 5, (during, seconds)
+    # Listed per cluster (groups a and c together); this many ids are sorted on threads.
+    (first, (ids, repos)), (second, (other_ids, _)) = read.listings({"a": 0, "b": 1, "c": 0}, 2)
+    assert (first, second, repos) == (0, 1, ("acme/shop",))
+    assert ids == tuple(sorted(r.error_id for i, r in enumerate(records) if i % 3 != 1))
+    assert other_ids == tuple(sorted(r.error_id for i, r in enumerate(records) if i % 3 == 1))
 
 
 def test_representative_ties_go_to_the_smaller_fingerprint_then_the_earlier_one(
