@@ -482,7 +482,10 @@ _DELETING_RULES = ("ansi_escape", "ansi_residue", "carriage_return", "log_line_t
 # (they hold no digits and no hex runs); `bracketed_ipv6_port`, which matches a placeholder,
 # has no probe and keeps its substring trigger. The deleting rules' probes only tell whether
 # any of them can change the line: when one can, they run through their own pre-checks and
-# the line is probed again.
+# the line is probed again. A probe may be weaker than its rule where that keeps the set's
+# DFA small: in a run of digits, `1\d{9}` must track every "1" among the last nine digits,
+# and its states multiply with the other probes' counters; `\d{10}` only counts (the lazy DFA
+# of all probes went from 8.9 MB to 2.4 MB on generated lines, its pass a third faster).
 PROBES: dict[str, str] = {
     "ansi_escape": r"\x1b",
     "ansi_residue": r"\[\d{1,3}(?:;\d{1,3})*m|\[m",
@@ -492,11 +495,11 @@ PROBES: dict[str, str] = {
     "iso_timestamp": r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d",
     "http_date": r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d",
     "syslog_timestamp": r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:",
-    "iso_date": r"(?:19|20)\d\d-[01]\d-[0-3]\d",
-    "epoch_timestamp": r"1\d{9}",
+    "iso_date": r"\d{4}-\d\d-\d\d",
+    "epoch_timestamp": r"\d{10}",
     "github_run_job_ids": r"(?:runs/|job/|jobs/|attempts/|check_run_id=|(?:run|job)[_ ]id[=: ]+)\d",
     "github_step_anchor": r"#step:\d+:\d",
-    "sha256_digest": r"sha256:[0-9a-fA-F]{12}",
+    "sha256_digest": r"sha256:[0-9a-fA-F]",
     "pid_address_pair": r"\[\d+:0x[0-9a-fA-F]",
     "hosted_runner_name": r"(?:GitHub Actions|Hosted Agent|Azure Pipelines) \d|fv-az\d|ip-\d{1,3}-\d|i-[0-9a-f]{8}",
     "runner_name": r"(?:runner|agent|executor|builder)-[a-z0-9-]*\d",
