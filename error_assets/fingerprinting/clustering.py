@@ -220,10 +220,11 @@ def _assign_while_reading(
     if native.engine() is None:
         return assign_cluster_ids(texts, history, workers), None
     pending = _Pending.of(texts, history)
-    group = {f: at for at, f in enumerate(texts)}
-    group_of = list(map(group.__getitem__, fingerprints))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cluster-ids") as pool:
         leading = pool.submit(pending.compiled_leaders, workers)
+        # Made while the leader index runs (outside the GIL): a million lookups.
+        group = {f: at for at, f in enumerate(texts)}
+        group_of = list(map(group.__getitem__, fingerprints))
         members = native.read_members(
             occurrences, group_of, list(group), fingerprints, _LISTED_FIELDS
         )
@@ -289,13 +290,22 @@ def build_clusters(
     hour = partition_hour(partition)
     stored = all(o.fingerprint for o in occurrences)
     known_texts: dict[str, str] = {}  # fingerprint -> normalised text, where already made
+    firsts: dict[str, int] = {}  # fingerprint -> first position, where the engine made all
     if stored:
         fingerprints = [o.fingerprint for o in occurrences]
     else:
-        fingerprints = occurrence_fingerprints(occurrences, workers, known_texts)
+        fingerprints = occurrence_fingerprints(occurrences, workers, known_texts, firsts)
     with gc_paused():  # a million members make many small lists and tuples
         return _build_clusters(
-            occurrences, fingerprints, known_texts, stored, partition, hour, history, workers
+            occurrences,
+            fingerprints,
+            known_texts,
+            firsts,
+            stored,
+            partition,
+            hour,
+            history,
+            workers,
         )
 
 
@@ -303,6 +313,7 @@ def _build_clusters(
     occurrences: Sequence[ErrorOccurrence],
     fingerprints: Sequence[str],
     known_texts: Mapping[str, str],
+    firsts: Mapping[str, int],
     stored: bool,
     partition: str,
     hour: str,
@@ -312,8 +323,9 @@ def _build_clusters(
     # Stage 1: the distinct fingerprints, each with its first occurrence (all members of one
     # fingerprint share its normalised text).
     last = len(fingerprints) - 1
-    # Read backwards, so the earliest occurrence is written last and wins.
-    first = dict(zip(reversed(fingerprints), range(last, -1, -1), strict=True))
+    # Read backwards, so the earliest occurrence is written last and wins (unless the engine
+    # found them: it read every occurrence in order).
+    first = firsts or dict(zip(reversed(fingerprints), range(last, -1, -1), strict=True))
     missing = [f for f in first if f not in known_texts]
     normalized = dict(known_texts)
     made = normalized_causes([cause_key(occurrences[first[f]]) for f in missing], workers)

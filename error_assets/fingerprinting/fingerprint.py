@@ -115,6 +115,7 @@ def occurrence_fingerprints(
     occurrences: Sequence[ErrorOccurrence],
     workers: int = 1,
     texts: dict[str, str] | None = None,
+    firsts: dict[str, int] | None = None,
 ) -> list[str]:
     """The fingerprint of each occurrence, in order, computed once per distinct (source kind,
     message, text, file); `workers` > 1 spreads the distinct ones over threads or processes.
@@ -122,10 +123,11 @@ def occurrence_fingerprints(
     The compiled engine reads the occurrences itself (no key tuples, no dictionary here);
     Python fingerprints what it leaves, or all of them without it. `texts`, when given,
     receives the normalised cause text of the fingerprints the engine computed (one
-    fingerprint, one text); the others are left out.
+    fingerprint, one text); the others are left out. `firsts`, when given, receives each
+    fingerprint's first position where the engine computed them all (else it stays empty).
     """
     return native.python_where_missing(
-        native.occurrence_fingerprints(occurrences, workers, texts),
+        native.occurrence_fingerprints(occurrences, workers, texts, firsts),
         occurrences,
         lambda left: _python_fingerprints(left, workers),
     )

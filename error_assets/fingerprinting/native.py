@@ -28,7 +28,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # The engine procedure this module was written against (native/src/lib.rs ENGINE_VERSION).
-ENGINE_VERSION = 4
+ENGINE_VERSION = 5
 # `\s` on ASCII: Python's `re` (the rules) is [\t\n\v\f\r ] and \x1c..\x1f, RE2 (the probes
 # and the cause-line kinds) leaves out \v and \x1c..\x1f; the Rust engine's takes Unicode.
 PYTHON_SPACE = r"\t\n\x0B\x0C\r \x1C-\x1F"
@@ -231,15 +231,19 @@ def fingerprints(keys: Sequence[CauseKey], threads: int) -> list[str | None] | N
 
 
 def occurrence_fingerprints(
-    occurrences: Sequence[Any], threads: int, texts: dict[str, str] | None = None
+    occurrences: Sequence[Any],
+    threads: int,
+    texts: dict[str, str] | None = None,
+    firsts: dict[str, int] | None = None,
 ) -> list[str | None] | None:
     """Fingerprint per occurrence, each distinct (source kind, message, text, file) computed
     once (None where Python must compute it); None without the engine. `texts`, when given,
-    receives fingerprint -> normalised cause text for the fingerprints computed here."""
+    receives fingerprint -> normalised cause text for the fingerprints computed here;
+    `firsts`, fingerprint -> position of its first occurrence when all were computed here."""
     compiled = engine()
     if compiled is None:
         return None
-    return compiled.occurrence_fingerprints(list(occurrences), max(threads, 1), texts)
+    return compiled.occurrence_fingerprints(list(occurrences), max(threads, 1), texts, firsts)
 
 
 def normalized_causes(keys: Sequence[CauseKey], threads: int) -> list[str | None] | None:

@@ -37,7 +37,7 @@ use std::hash::Hasher;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Bumped whenever the procedure below changes; `native.py` ignores a build of another one.
-const ENGINE_VERSION: u32 = 4;
+const ENGINE_VERSION: u32 = 5;
 /// Slots of each line cache, per thread: a line whose slot is taken replaces the line there.
 const LINE_CACHE_SLOTS: usize = 1 << 16;
 /// Distinct keys per batch handed to the pool while the records are still being read.
@@ -1050,14 +1050,17 @@ impl Normalizer {
     ///
     /// Occurrences with one fingerprint share one string. Given a dict as `texts`, it also
     /// receives fingerprint -> normalised cause text of the fingerprints computed here (same
-    /// fingerprint, same text), which saves normalising a cluster's text a second time.
-    #[pyo3(signature = (occurrences, threads, texts=None))]
+    /// fingerprint, same text), which saves normalising a cluster's text a second time. Given
+    /// a dict as `firsts`, it receives fingerprint -> position of its first occurrence, when
+    /// every fingerprint was computed here (else it is left empty).
+    #[pyo3(signature = (occurrences, threads, texts=None, firsts=None))]
     fn occurrence_fingerprints(
         &self,
         py: Python<'_>,
         occurrences: Vec<Bound<'_, PyAny>>,
         threads: usize,
         texts: Option<Bound<'_, PyDict>>,
+        firsts: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Vec<Option<Py<PyString>>>> {
         let call = texts
             .is_some()
@@ -1147,22 +1150,24 @@ impl Normalizer {
                 }
             }
         });
-        // One string per distinct fingerprint: fewer objects, and hashed once in Python.
-        let mut strings: HashMap<&str, Py<PyString>> = HashMap::default();
-        let mut values: Vec<Option<Py<PyString>>> = Vec::with_capacity(KEY_BATCH * parts.len());
+        // One string per distinct fingerprint (numbered in `ids`): fewer objects, and hashed
+        // once in Python.
+        let mut ids: HashMap<&str, usize> = HashMap::default();
+        let mut strings: Vec<Py<PyString>> = Vec::new();
+        let mut values: Vec<Option<usize>> = Vec::with_capacity(KEY_BATCH * parts.len());
         for (batch, batch_texts) in &parts {
             for value in batch {
                 values.push(value.as_deref().map(|v| {
-                    let string = strings
-                        .entry(v)
-                        .or_insert_with(|| PyString::new(py, v).unbind());
-                    string.clone_ref(py)
+                    *ids.entry(v).or_insert_with(|| {
+                        strings.push(PyString::new(py, v).unbind());
+                        strings.len() - 1
+                    })
                 }));
             }
             if let Some(texts) = &texts {
                 for (at, text) in batch_texts {
                     if let Some(value) = &batch[*at] {
-                        let key = strings[value.as_str()].bind(py);
+                        let key = strings[ids[value.as_str()]].bind(py);
                         if !texts.contains(key)? {
                             texts.set_item(key, text)?;
                         }
@@ -1170,10 +1175,21 @@ impl Normalizer {
                 }
             }
         }
-        Ok(slots
-            .into_iter()
-            .map(|slot| slot.and_then(|s| values[s].as_ref().map(|v| v.clone_ref(py))))
-            .collect())
+        let mut found = vec![false; strings.len()];
+        let mut out = Vec::with_capacity(slots.len());
+        for (index, slot) in slots.into_iter().enumerate() {
+            let id = slot.and_then(|s| values[s]);
+            if let (Some(firsts), Some(id)) = (&firsts, id) {
+                if !std::mem::replace(&mut found[id], true) {
+                    firsts.set_item(strings[id].bind(py), index)?;
+                }
+            }
+            out.push(id.map(|id| strings[id].clone_ref(py)));
+        }
+        if let Some(firsts) = firsts.filter(|_| out.iter().any(Option::is_none)) {
+            firsts.clear(); // Python computes some: its fingerprints' first positions are unknown
+        }
+        Ok(out)
     }
 
     /// Normalised cause text of each (source_kind, message, text, file); None as above.

@@ -287,6 +287,15 @@ def test_occurrence_fingerprints_in_batches_on_threads_match_python(engine, monk
     assert again == made
     shared: dict[str, str] = {}
     assert all(shared.setdefault(v, v) is v for v in compiled if v is not None)
+    # First positions come only when every fingerprint was computed here.
+    firsts: dict[str, int] = {}
+    assert native.occurrence_fingerprints(occurrences, 2, None, firsts) == compiled
+    assert None not in compiled
+    assert firsts == {v: at for at, v in reversed(list(enumerate(compiled)))}
+    assert list(firsts.values()) == sorted(firsts.values())  # filled in reading order
+    left = [*occurrences, record(len(occurrences), "größe 12 MiB exceeded")]  # Python's
+    assert native.occurrence_fingerprints(left, 2, None, firsts)[-1] is None
+    assert firsts == {}
     monkeypatch.setenv("ERROR_ASSETS_NATIVE", "0")
     python = occurrence_fingerprints(occurrences, workers=1)
     assert [c or p for c, p in zip(compiled, python, strict=True)] == python
