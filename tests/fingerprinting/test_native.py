@@ -597,6 +597,7 @@ def test_profile_parts_of_random_and_normalised_texts_match_python(engine) -> No
     texts = _key_token_texts(5, 6_000)
     texts += [rules.normalize(t) for t in texts[:1_500]]
     texts += [rules.normalize(f"{m}\n{t}") for m, t in _family_texts() if (m + t).isascii()]
+    assert native._key_tokenizer().scans() == (True, True)  # tokens and words by byte scan
     compiled = native.profile_parts(texts)
     assert compiled == [_python_parts(t) for t in texts]
     assert sum(bool(keys) for keys, _, _ in compiled) > len(texts) // 3  # not all empty
