@@ -322,10 +322,10 @@ def _build_clusters(
 ) -> list[Cluster]:
     # Stage 1: the distinct fingerprints, each with its first occurrence (all members of one
     # fingerprint share its normalised text).
-    last = len(fingerprints) - 1
     # Read backwards, so the earliest occurrence is written last and wins (unless the engine
     # found them: it read every occurrence in order).
-    first = firsts or dict(zip(reversed(fingerprints), range(last, -1, -1), strict=True))
+    positions = range(len(fingerprints) - 1, -1, -1)
+    first = firsts or dict(zip(reversed(fingerprints), positions, strict=True))
     missing = [f for f in first if f not in known_texts]
     normalized = dict(known_texts)
     made = normalized_causes([cause_key(occurrences[first[f]]) for f in missing], workers)

@@ -324,7 +324,8 @@ impl Caches {
     }
 }
 
-/// The rule table's probes (`rules.PROBES`): which rules can match a line, in one pass.
+/// The rule table's probes (`rules.PROBES`): which rules can match a line, in one pass (also
+/// used for a line's two kinds, `Engine::kinds`).
 ///
 /// A lazy DFA of all probes under `MatchKind::All`, walked here byte by byte: every match
 /// state on the way names the probes that matched there. That is the set
@@ -354,12 +355,20 @@ impl Probes {
 
     /// Indexes of the probes that match somewhere in `text`, in increasing order.
     fn matches(&self, text: &str, cache: &mut DfaCache) -> Vec<usize> {
-        if self.dfa.pattern_len() <= 64 {
-            if let Some(found) = self.walk(text.as_bytes(), cache, 0) {
-                return (0..64).filter(|i| found >> i & 1 == 1).collect();
-            }
+        if self.dfa.pattern_len() > 64 {
+            return self.set.matches(text).into_iter().collect();
         }
-        self.set.matches(text).into_iter().collect()
+        let found = self.bits(text, cache, 0);
+        (0..64).filter(|i| found >> i & 1 == 1).collect()
+    }
+
+    /// The probes (at most 64) that match in `text` as bits, by the walk or, where the DFA
+    /// gives up, the set; the walk stops at the first of the `stop` bits.
+    fn bits(&self, text: &str, cache: &mut DfaCache, stop: u64) -> u64 {
+        self.walk(text.as_bytes(), cache, stop).unwrap_or_else(|| {
+            let found = self.set.matches(text);
+            found.iter().fold(0, |bits, at| bits | 1 << at)
+        })
     }
 
     /// The probes matched in `haystack` as bits; None when the DFA gives up (then the set,
@@ -620,15 +629,7 @@ impl Engine {
     fn kinds(&self, line: &str, cache: &mut DfaCache) -> (bool, bool) {
         const SIGNAL: u64 = 1;
         const LOCATION: u64 = 2;
-        let found = match self.kinds.walk(line.as_bytes(), cache, SIGNAL) {
-            Some(found) => found,
-            None => self
-                .kinds
-                .set
-                .matches(line)
-                .iter()
-                .fold(0, |b, at| b | 1 << at),
-        };
+        let found = self.kinds.bits(line, cache, SIGNAL);
         (found & SIGNAL != 0, found & (SIGNAL | LOCATION) == LOCATION)
     }
 
@@ -734,12 +735,21 @@ impl Engine {
         hex
     }
 
-    fn normalized_cause(&self, key: &Key, caches: &mut Caches) -> Option<String> {
-        let (_, message, text, file) = key;
-        if !(self.inert.takes(message) && self.inert.takes(text) && self.inert.takes(file)) {
+    /// `cause_text` of fields both engines read alike; None where Python must.
+    fn checked_cause_text(
+        &self,
+        (message, text, file): (&str, &str, &str),
+        caches: &mut Caches,
+    ) -> Option<String> {
+        let inert = &self.inert;
+        if !(inert.takes(message) && inert.takes(text) && inert.takes(file)) {
             return None;
         }
-        let cause = self.cause_text(message, text, file, &mut caches.kinds);
+        Some(self.cause_text(message, text, file, &mut caches.kinds))
+    }
+
+    fn normalized_cause(&self, key: &Key, caches: &mut Caches) -> Option<String> {
+        let cause = self.checked_cause_text((&key.1, &key.2, &key.3), caches)?;
         self.normalize(&cause, caches)
     }
 
@@ -1238,12 +1248,8 @@ impl Normalizer {
 
     /// `cause.cause_text` of one occurrence (None where Python must), for the parity tests.
     fn cause_text(&self, message: &str, text: &str, file: &str) -> Option<String> {
-        let inert = &self.engine.inert;
-        if !(inert.takes(message) && inert.takes(text) && inert.takes(file)) {
-            return None;
-        }
         let engine = &self.engine;
-        Some(engine.with_caches(|caches| engine.cause_text(message, text, file, &mut caches.kinds)))
+        engine.with_caches(|caches| engine.checked_cause_text((message, text, file), caches))
     }
 }
 
